@@ -16,7 +16,10 @@ export type ErrorCode =
   | 'ABORTED'
   | 'SLOT_CRASHED'
   | 'DATA_INTEGRITY'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'nas.invalid_config'
+  | 'nas.not_configured'
+  | 'nas.unsupported_platform';
 
 export interface ErrorPayload {
   name: string;
