@@ -1,0 +1,37 @@
+/**
+ * Timing and limits shared by every measurement mode (modes.md sections 1, 5, 6.3, 7.3).
+ * Pure constants: no imports, safe in any thread.
+ */
+
+/** Δt: one setpoint / one measured pair per point (modes.md 1.1, `POINT_INTERVAL`). */
+export const POINT_INTERVAL_S = 0.00036;
+
+/** Fixed setup time added to every mode's planned duration for the ETA (modes.md 5). */
+export const SETUP_TIME_S = 1.0;
+
+/** Lab limit for every potential parameter and every applied potential (modes.md 6.3). */
+export const POTENTIAL_LIMIT_V = 10;
+
+/** Highest usable EIS frequency: at least 10 points per period, 1/(10 Δt) ≈ 277.78 Hz (modes.md 7.3). */
+export const EIS_MAX_FREQ_HZ = 1 / (10 * POINT_INTERVAL_S);
+
+/** Smallest number of samples per EIS period (modes.md 7.4). */
+export const EIS_MIN_POINTS_PER_PERIOD = 10;
+
+/**
+ * Largest plan we accept (validation error `too_many_points`). 100 M points is 10 h at 0.36 ms;
+ * a POT plan of that size holds 400 MB of float32 setpoints plus labels, and its CSV is ~8 GB.
+ */
+export const MAX_PLAN_POINTS = 100_000_000;
+
+/** Planned durations above this produce the warning `long_duration` (modes.md 7.3, applied to every mode). */
+export const LONG_DURATION_WARN_S = 3600;
+
+/** Scan rates above this produce the warning `high_value` (CV, LSV, CDL). */
+export const HIGH_SCAN_RATE_V_PER_S = 5;
+
+/** Cycle counts above this produce the warning `high_value` (CV, GCV). */
+export const HIGH_CYCLE_COUNT = 50;
+
+/** EIS amplitudes above this produce the warning `high_value` (response may not be linear). */
+export const EIS_HIGH_AMPLITUDE_V = 0.05;
