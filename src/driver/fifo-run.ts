@@ -1,0 +1,343 @@
+/**
+ * FIFO-mode measurement loops: potentiostatic setpoint streaming and open-circuit
+ * potential (beep-protocol.md 6, 9.4, 10.2). Pre-fills the DAC FIFO before FIFO_START,
+ * keeps it topped up, drains the ADC FIFO at the point rate, cross-checks both against
+ * the fill snapshots and drains the tail with shrinking reads.
+ */
+import { AbortedError, DeviceTimeoutError, ProtocolError } from '../errors.js';
+import {
+  ADC_FIFO_CAPACITY_PAIRS, Command, DAC_FIFO_CAPACITY_SETPOINTS, MAX_ADC_READ_PAIRS, MAX_DAC_WRITE_SETPOINTS,
+  NOMINAL_POINT_INTERVAL_US, StatusBit, TIMER_UNIT_US,
+} from '../protocol/constants.js';
+import { wordBytesToFloat32 } from '../protocol/words.js';
+import { BeepDevice, safeWriteSize, type PotValues } from './beep-device.js';
+import { sleep } from './modbus-client.js';
+import type { LoopOptions, RunSummary } from './measurement.js';
+import { RunAccounting } from './run-accounting.js';
+import { BlockBuilder } from './sample-sink.js';
+import { applyTiaGain, finishSummary, switchOffQuietly } from './run-common.js';
+
+/** The fastest the firmware can tick (fifo_smp 200 timer units), with margin: bounds device progress. */
+const MIN_TICK_US = 195;
+const SNAPSHOT_PERIOD_MS = 250;
+const MAX_CONSECUTIVE_TIMEOUTS = 5;
+const SHRINKING_READS = [16, 8, 4, 2, 1];
+
+interface Clock {
+  nowMs(): number;
+}
+const clock: Clock = { nowMs: () => performance.now() };
+
+/**
+ * Streams `setpoints` (potentiostatic) or, when `setpoints` is null, records `points`
+ * open-circuit samples with the CE switch open. Rows go to `options.sink` with plan
+ * indices 0 … N−1.
+ */
+export async function runFifoMeasurement(device: BeepDevice, setpoints: Float32Array | null, points: number, options: LoopOptions): Promise<RunSummary> {
+  const run = new FifoRun(device, setpoints, points, options);
+  return run.execute();
+}
+
+class FifoRun {
+  private readonly acc: RunAccounting;
+  private readonly blocks: BlockBuilder;
+  private readonly n: number;
+  private t0 = 0;
+  private lastSnapshot = { timeMs: 0, ticks: 0 };
+  private intervalUs = NOMINAL_POINT_INTERVAL_US;
+  private busy = 0;
+  private consecutiveTimeouts = 0;
+  private stopSent = false;
+  private emitted = 0;
+  private extra = 0;
+  private readonly isOcp: boolean;
+
+  constructor(private readonly device: BeepDevice, private readonly setpoints: Float32Array | null, points: number, private readonly options: LoopOptions) {
+    this.n = setpoints ? setpoints.length : points;
+    this.isOcp = setpoints === null;
+    this.acc = new RunAccounting(this.isOcp ? 0 : this.n);
+    this.blocks = new BlockBuilder(options.sink);
+  }
+
+  async execute(): Promise<RunSummary> {
+    const started = clock.nowMs();
+    let aborted = false;
+    try {
+      await this.device.resetToIdle();
+      await applyTiaGain(this.device, this.options.tiaGain);
+      this.throwIfAborted();
+      if (!this.isOcp) await this.prefill();
+      // OCP: CE switch stays open (true open circuit); every tick is an expected underrun.
+      await this.device.command(Command.FIFO_START, this.isOcp ? 0 : 1);
+      this.t0 = clock.nowMs();
+      this.lastSnapshot = { timeMs: this.t0, ticks: 0 };
+      if (!this.isOcp && this.acc.allWritten) await this.sendStop();
+      await this.stream();
+      await this.drainTail();
+    } catch (err) {
+      if (err instanceof AbortedError) {
+        aborted = true;
+        await this.abortRun();
+      } else {
+        await switchOffQuietly(this.device);
+        this.blocks.flush();
+        throw err;
+      }
+    }
+    this.blocks.flush();
+    const ticks = Math.max(this.acc.knownTicks, this.acc.received + this.acc.lostPairs);
+    const elapsedUs = (clock.nowMs() - this.t0) * 1000;
+    return finishSummary(this.device, {
+      points: this.emitted,
+      expected_points: this.n,
+      lost: this.acc.lostPairs,
+      duplicated: this.extra,
+      dac_underruns: this.acc.underrunTicks,
+      adc_overflows: this.acc.events.filter((e) => e.kind === 'adc_overflow').length,
+      duration_s: (clock.nowMs() - started) / 1000,
+      aborted,
+      measured_interval_us: ticks > 1 ? elapsedUs / ticks : null,
+      poll_rate_hz: null,
+      busy_replies: this.busy,
+      events: this.acc.events,
+    });
+  }
+
+  private throwIfAborted(): void {
+    if (this.options.signal.aborted) throw new AbortedError();
+  }
+
+  private async prefill(): Promise<void> {
+    const target = Math.min(this.n, DAC_FIFO_CAPACITY_SETPOINTS);
+    while (this.acc.written < target) {
+      const size = safeWriteSize(Math.min(MAX_DAC_WRITE_SETPOINTS, target - this.acc.written));
+      const ok = await this.device.writeSetpoints(this.setpoints!, this.acc.written, this.acc.written + size);
+      if (!ok) throw new ProtocolError('PROTOCOL_MALFORMED', `DAC FIFO on ${this.device.path} refused the pre-fill: it was not empty after the reset`);
+      this.acc.noteWrite(size);
+    }
+  }
+
+  private async sendStop(): Promise<void> {
+    if (this.stopSent) return;
+    await this.device.command(Command.TEST_STOP, 1);
+    this.stopSent = true;
+  }
+
+  /** Upper bound of ticks executed so far (calibrated by the last snapshot). */
+  private ticksUpperBound(now: number): number {
+    return this.lastSnapshot.ticks + (now - this.lastSnapshot.timeMs) * 1000 / MIN_TICK_US + 2;
+  }
+
+  private atRisk(now: number): boolean {
+    const ticksMax = this.ticksUpperBound(now);
+    const adcRisk = ticksMax - this.acc.received - this.acc.lostPairs >= ADC_FIFO_CAPACITY_PAIRS;
+    const dacRisk = !this.isOcp && !this.acc.allWritten && ticksMax - this.acc.underrunTicks >= this.acc.written;
+    return adcRisk || dacRisk;
+  }
+
+  /**
+   * Reads the fill snapshots so that they are known to postdate every data transaction:
+   * they are only updated by ticks, so a value is trusted once it changed between two
+   * consecutive reads (a tick happened after our last read/write). Returns the values and
+   * whether they were exact; inexact values are used only for status and pacing.
+   */
+  private async readExactValues(): Promise<{ v: PotValues; exact: boolean }> {
+    let v = await this.device.readPotValues();
+    if (!(v.status & StatusBit.RUN)) return { v, exact: false };
+    for (let i = 0; i < 6; i++) {
+      const next = await this.device.readPotValues();
+      const ticked = next.adcFifoElem !== v.adcFifoElem || next.dacFifoElem !== v.dacFifoElem;
+      v = next;
+      if (ticked) return { v, exact: true };
+      if (!(v.status & StatusBit.RUN)) return { v, exact: false };
+    }
+    return { v, exact: false };
+  }
+
+  private async snapshot(): Promise<PotValues> {
+    const { v, exact } = await this.readExactValues();
+    const now = clock.nowMs();
+    if (v.sampTmUnits > 0) this.intervalUs = v.sampTmUnits * TIMER_UNIT_US;
+    if (!exact) return v;
+    if (this.isOcp) {
+      const ticks = this.acc.received + this.acc.lostPairs + Math.min(v.adcFifoElem, ADC_FIFO_CAPACITY_PAIRS);
+      if (v.adcFifoElem >= ADC_FIFO_CAPACITY_PAIRS) {
+        const elapsedTicks = this.lastSnapshot.ticks + Math.round((now - this.lastSnapshot.timeMs) * 1000 / this.intervalUs);
+        const lost = Math.max(0, elapsedTicks - ticks);
+        if (lost > 0) this.recordOcpLoss(lost);
+      }
+      this.lastSnapshot = { timeMs: now, ticks: this.acc.received + this.acc.lostPairs + v.adcFifoElem };
+    } else {
+      for (const e of this.acc.applySnapshot(v.adcFifoElem, v.dacFifoElem)) this.options.sink.onEvent(e);
+      this.lastSnapshot = { timeMs: now, ticks: this.acc.knownTicks };
+    }
+    return v;
+  }
+
+  private recordOcpLoss(lost: number): void {
+    // OCP has no DAC side to cross-check: the loss is estimated from elapsed time.
+    const from = this.acc.received + this.acc.lostPairs;
+    this.acc.lostPairs += lost;
+    const event = { kind: 'adc_overflow' as const, planIndex: from - 1, count: lost, message: `ADC FIFO overflow: about ${lost} points overwritten (estimated from elapsed time)` };
+    this.acc.events.push(event);
+    this.options.sink.onEvent(event);
+  }
+
+  private async guarded<T>(op: () => Promise<T>): Promise<T | 'timeout'> {
+    try {
+      const r = await op();
+      this.consecutiveTimeouts = 0;
+      return r;
+    } catch (err) {
+      if (!(err instanceof DeviceTimeoutError)) throw err;
+      if (++this.consecutiveTimeouts > MAX_CONSECUTIVE_TIMEOUTS) throw err;
+      return 'timeout';
+    }
+  }
+
+  private consumePairs(data: Uint8Array): void {
+    const count = data.length >> 3;
+    const indices = this.acc.takePairs(count);
+    for (let p = 0; p < count; p++) {
+      const planIndex = indices[p]!;
+      if (planIndex < 0) continue;
+      if (planIndex >= this.n) {
+        this.extra++;
+        continue;
+      }
+      this.blocks.add(planIndex, wordBytesToFloat32(data, p * 8), wordBytesToFloat32(data, p * 8 + 4));
+      this.emitted++;
+    }
+    this.options.onProgress?.(this.emitted);
+  }
+
+  private async read(pairs: number): Promise<boolean | 'timeout'> {
+    const r = await this.guarded(() => this.device.readPairs(pairs));
+    if (r === 'timeout') {
+      // The reply may have been lost after the device popped the pairs: reconcile.
+      const { v, exact } = await this.readExactValues();
+      if (exact && !this.isOcp) for (const e of this.acc.reconcileLostRead(v.adcFifoElem, v.dacFifoElem)) this.options.sink.onEvent(e);
+      return 'timeout';
+    }
+    if (r === null) {
+      this.busy++;
+      return false;
+    }
+    this.consumePairs(r);
+    return true;
+  }
+
+  private async write(size: number): Promise<boolean> {
+    const start = this.acc.written;
+    const r = await this.guarded(() => this.device.writeSetpoints(this.setpoints!, start, start + size));
+    if (r === 'timeout') {
+      // Did the write land? The snapshot's DAC level tells: never re-send blindly.
+      const { v, exact } = await this.readExactValues();
+      if (!exact) throw new ProtocolError('PROTOCOL_MALFORMED', `cannot reconcile DAC FIFO on ${this.device.path} after a write timeout: device not running`);
+      const ticks = this.acc.received + this.acc.lostPairs + Math.min(v.adcFifoElem, ADC_FIFO_CAPACITY_PAIRS);
+      const pops = ticks - this.acc.underrunTicks;
+      const queued = pops + Math.max(v.dacFifoElem, 0);
+      if (queued === start + size) this.acc.noteWrite(size);
+      else if (queued !== start) {
+        throw new ProtocolError('PROTOCOL_MALFORMED', `cannot reconcile DAC FIFO on ${this.device.path} after a write timeout (device holds ${queued}, host wrote ${start})`);
+      }
+      return false;
+    }
+    if (!r) {
+      this.busy++;
+      return false;
+    }
+    this.acc.noteWrite(size);
+    if (this.acc.allWritten) await this.sendStop();
+    return true;
+  }
+
+  /** Free DAC slots, lower bound from what the host knows. */
+  private dacFreeLowerBound(): number {
+    const popsLower = Math.max(0, this.acc.received + this.acc.lostPairs - 1 - this.acc.underrunTicks);
+    return DAC_FIFO_CAPACITY_SETPOINTS - (this.acc.written - popsLower);
+  }
+
+  private pendingEstimate(now: number): number {
+    const ticks = this.lastSnapshot.ticks + ((now - this.lastSnapshot.timeMs) * 1000) / this.intervalUs;
+    return ticks - this.acc.received - this.acc.lostPairs;
+  }
+
+  private async stream(): Promise<void> {
+    const target = this.isOcp ? this.n + 1 : Infinity;
+    for (;;) {
+      this.throwIfAborted();
+      let now = clock.nowMs();
+      if (now - this.lastSnapshot.timeMs >= SNAPSHOT_PERIOD_MS || this.atRisk(now)) {
+        const v = await this.snapshot();
+        if (!(v.status & StatusBit.RUN) && !this.stopSent) {
+          throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} stopped unexpectedly (st=0x${v.status.toString(16)})`);
+        }
+      }
+      if (this.isOcp && this.acc.received >= target) return;
+      if (!this.isOcp && this.stopSent) return;
+
+      const readSize = this.isOcp ? Math.min(MAX_ADC_READ_PAIRS, Math.max(1, target - this.acc.received)) : MAX_ADC_READ_PAIRS;
+      const got = await this.read(readSize);
+      let wrote = false;
+      if (!this.isOcp) {
+        while (!this.acc.allWritten) {
+          const size = safeWriteSize(Math.min(MAX_DAC_WRITE_SETPOINTS, this.n - this.acc.written));
+          if (this.dacFreeLowerBound() < size) break;
+          const risky = this.atRisk(clock.nowMs());
+          if (!(await this.write(size))) break;
+          wrote = true;
+          // Near-empty FIFO: a snapshot right after the write pins any underrun to it.
+          if (risky) await this.snapshot();
+          if (this.stopSent) break;
+        }
+      }
+      this.blocks.maybeFlush();
+      if (got === true || wrote) continue;
+      now = clock.nowMs();
+      const missing = readSize - this.pendingEstimate(now);
+      await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000)));
+    }
+  }
+
+  /**
+   * After TEST_STOP (POT) or the last needed pair (OCP): full reads until BUSY, then
+   * shrinking reads; done when the run has stopped and even a one-pair read is BUSY
+   * (a BUSY read removes nothing, so the FIFO is then empty).
+   */
+  private async drainTail(): Promise<void> {
+    if (this.isOcp) await this.sendStop();
+    const deadline = clock.nowMs() + 5000;
+    for (;;) {
+      this.throwIfAborted();
+      if ((await this.read(MAX_ADC_READ_PAIRS)) === true) {
+        this.blocks.maybeFlush();
+        continue;
+      }
+      const st = await this.device.readStatus();
+      if (st & StatusBit.RUN) {
+        if (clock.nowMs() > deadline) throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} did not stop after TEST_STOP`);
+        await sleep(Math.max(1, (MAX_ADC_READ_PAIRS * this.intervalUs) / 2000));
+        continue;
+      }
+      let gotAny = false;
+      for (const size of SHRINKING_READS) {
+        while ((await this.read(size)) === true) gotAny = true;
+      }
+      if (!gotAny) return;
+    }
+  }
+
+  private async abortRun(): Promise<void> {
+    // Open the CE switch first: queued setpoints may still play out, but not into the cell.
+    try {
+      await this.device.command(Command.SET_SWITCH, 0);
+      const st = await this.device.readStatus();
+      if (st & StatusBit.RUN && !(st & StatusBit.STOP)) await this.device.command(Command.TEST_STOP, 1);
+      await this.device.waitForIdle(3000);
+      await this.device.command(Command.CLEAR_FIFO, 1);
+    } catch {
+      await switchOffQuietly(this.device);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * What crosses the slot-worker thread boundary.
+ *
+ * | direction | channel | payload |
+ * |---|---|---|
+ * | main → worker | comlink call | `SlotApi` methods with structured-clone arguments |
+ * | worker → main | comlink reply | `DeviceIdentity`, `RunSummary`, errors as `ErrorPayload` (code kept) |
+ * | worker → main | `MessagePort` given to `measure` | `SampleMessage`; block arrays are transferred, never copied |
+ */
+import type { RunSummary } from '../driver/measurement.js';
+import type { IntegrityEvent } from '../driver/run-accounting.js';
+
+export interface DeviceIdentity {
+  path: string;
+  status: number;
+  gxOhm: number;
+  /** 96-bit MCU unique id as 24 hex characters, null if unreadable. */
+  uid: string | null;
+}
+
+export interface MeasureRequest {
+  /** Mode name (case-insensitive). */
+  mode: string;
+  /** Parameters as validated by `parseModeParams` (numbers, defaults filled). */
+  params: Record<string, unknown>;
+  /** TIA gain index; null leaves the device setting unchanged. */
+  tiaGain: number | null;
+  galPollIntervalMs?: number;
+}
+
+/** One block of rows for plan indices [firstIndex, firstIndex + count). */
+export interface SampleBlockMessage {
+  kind: 'block';
+  /** Sequence number of the message, from 0, so the receiver can prove none is missing. */
+  seq: number;
+  firstIndex: number;
+  count: number;
+  current: Float32Array;
+  potential: Float32Array;
+}
+export interface SampleEventMessage {
+  kind: 'event';
+  seq: number;
+  event: IntegrityEvent;
+}
+export interface SampleProgressMessage {
+  kind: 'progress';
+  seq: number;
+  pointsDone: number;
+}
+export type SampleMessage = SampleBlockMessage | SampleEventMessage | SampleProgressMessage;
+
+export interface SlotApi {
+  /** Opens the port (if needed) and reads the device state. */
+  connect(): Promise<DeviceIdentity>;
+  /** Runs one measurement; rows stream through `samples` while it runs. */
+  measure(request: MeasureRequest, samples: MessagePort): Promise<RunSummary>;
+  /** Aborts the running measurement (if any): switch off, stop, keep the partial data. */
+  abort(): Promise<void>;
+  /** Closes the port. */
+  close(): Promise<void>;
+}
