@@ -73,9 +73,11 @@ export class RunAccounting {
     if (!adcFull) {
       const ticks = this.received + this.lostPairs + adcFifoElem;
       const underruns = Math.max(0, ticks - pops);
-      const newUnderruns = this.allWritten ? 0 : underruns - this.underrunTicks;
+      // Once every setpoint has been applied, underruns are the normal end of the run.
+      const tail = pops >= this.totalSetpoints;
+      const newUnderruns = tail ? 0 : underruns - this.underrunTicks;
       if (newUnderruns > 0) this.recordUnderruns(newUnderruns, dacFifoElem < 0);
-      else if (dacFifoElem < 0 && !this.allWritten && this.openGapStartTick === null) this.openGapStartTick = pops + this.underrunTicks;
+      else if (dacFifoElem < 0 && !tail && this.openGapStartTick === null) this.openGapStartTick = pops + this.underrunTicks;
       this.lastTicks = ticks;
     } else {
       // Overflow: pairs beyond capacity were overwritten. Only exact when the DAC side is
@@ -128,11 +130,11 @@ export class RunAccounting {
       uncertain = candidates.length !== 1;
       startTick = (candidates[candidates.length - 1] ?? this.written) + this.underrunTicks;
     }
-    // Underrun at tick u inserts pair u + 1.
+    // Underrun at tick u inserts pair u + 1; the setpoint due at that tick is delayed.
     const from = startTick + 1;
+    const planIndex = this.planIndexOf(from);
     this.dropped.push({ from, to: from + count });
     this.underrunTicks += count;
-    const planIndex = this.planIndexOf(from);
     this.events.push({ kind: 'dac_underrun', planIndex, count, message: `DAC FIFO underrun: output held for ${count} ticks at plan index ${planIndex}; the held points were dropped` });
     if (uncertain) {
       this.events.push({ kind: 'accounting_uncertain', planIndex, count, message: 'underrun position inferred from several candidate writes' });

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RunAccounting } from '../../../src/driver/run-accounting.js';
+
+/** Plays a FIFO run tick by tick like the firmware (6.4) to produce ground truth. */
+class FakeFifo {
+  dac: number[] = [];
+  adc: number[] = []; // pair = index of the setpoint in force (-1 pre-run), or -2 for held duplicates
+  adcFifoElem = 0;
+  dacFifoElem = 0;
+  lastSetpoint = -1;
+  tick = 0;
+  held = false;
+  step(): void {
+    this.adc.push(this.held ? -2 : this.lastSetpoint);
+    if (this.adc.length > 2048) this.adc.shift();
+    this.adcFifoElem = this.adc.length;
+    const s = this.dac.shift();
+    if (s === undefined) {
+      this.dacFifoElem = -1;
+      this.held = true;
+    } else {
+      this.dacFifoElem = this.dac.length;
+      this.lastSetpoint = s;
+      this.held = false;
+    }
+    this.tick++;
+  }
+}
+
+test('no underrun: pair k carries plan index k-1, pair 0 is pre-run', () => {
+  const acc = new RunAccounting(100);
+  acc.noteWrite(100);
+  const idx = acc.takePairs(101);
+  assert.equal(idx[0], -1);
+  for (let k = 1; k <= 100; k++) assert.equal(idx[k], k - 1);
+  assert.equal(acc.expectedPairs, 101);
+});
+
+test('underrun seen while in progress is located exactly and its held pairs dropped', () => {
+  const f = new FakeFifo();
+  const acc = new RunAccounting(200);
+  let next = 0;
+  const write = (n: number) => { for (let i = 0; i < n; i++) f.dac.push(next++); acc.noteWrite(n); };
+  const rows: number[] = [];
+  const truth: number[] = [];
+  const read = () => {
+    const pairs = f.adc.splice(0);
+    const idx = acc.takePairs(pairs.length);
+    pairs.forEach((p, i) => { if (idx[i]! >= 0 && idx[i]! < acc.totalSetpoints) { rows.push(idx[i]!); truth.push(p); } });
+  };
+  write(50);
+  for (let t = 0; t < 40; t++) f.step();
+  read();
+  for (let t = 0; t < 25; t++) f.step(); // FIFO runs dry after 50 pops: 15 underrun ticks so far
+  assert.equal(acc.applySnapshot(f.adcFifoElem, f.dacFifoElem).length, 1);
+  read();
+  write(150);
+  for (let t = 0; t < 3; t++) f.step();
+  acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
+  for (let t = 0; t < 200; t++) f.step();
+  read();
+  assert.ok(acc.underrunTicks >= 15);
+  // Every emitted row's plan index equals the setpoint really in force, none duplicated.
+  assert.deepEqual(rows, truth);
+  assert.equal(new Set(rows).size, rows.length);
+  assert.equal(rows.length, 200);
+  assert.equal(acc.events.filter((e) => e.kind === 'dac_underrun').length >= 1, true);
+  assert.equal(acc.events[0]!.planIndex, 50);
+});
+
+test('underrun that ended between snapshots is pinned to the only write in between', () => {
+  const f = new FakeFifo();
+  const acc = new RunAccounting(300);
+  let next = 0;
+  const write = (n: number) => { for (let i = 0; i < n; i++) f.dac.push(next++); acc.noteWrite(n); };
+  const rows: number[] = [];
+  const truth: number[] = [];
+  const read = () => {
+    const pairs = f.adc.splice(0);
+    const idx = acc.takePairs(pairs.length);
+    pairs.forEach((p, i) => { if (idx[i]! >= 0 && idx[i]! < acc.totalSetpoints) { rows.push(idx[i]!); truth.push(p); } });
+  };
+  write(100);
+  for (let t = 0; t < 20; t++) f.step();
+  acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
+  for (let t = 0; t < 110; t++) f.step(); // dry after tick 100: 30 underruns, unseen
+  write(200);
+  for (let t = 0; t < 5; t++) f.step();
+  const ev = acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
+  assert.equal(ev[0]?.kind, 'dac_underrun');
+  assert.equal(ev[0]?.count, 30);
+  for (let t = 0; t < 300; t++) f.step();
+  read();
+  assert.deepEqual(rows, truth);
+  assert.equal(rows.length, 300);
+});
+
+test('ADC overflow: lost pairs become a reported gap, later rows keep their own indices', () => {
+  const f = new FakeFifo();
+  const acc = new RunAccounting(5000);
+  let next = 0;
+  for (let i = 0; i < 4096; i++) f.dac.push(next++);
+  acc.noteWrite(4096);
+  for (let t = 0; t < 2500; t++) f.step(); // 2500 pairs pushed, 452 overwritten
+  const ev = acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
+  assert.equal(ev[0]?.kind, 'adc_overflow');
+  assert.equal(ev[0]?.count, 452);
+  const pairs = f.adc.splice(0);
+  const idx = acc.takePairs(pairs.length);
+  pairs.forEach((p, i) => assert.equal(idx[i], p));
+  assert.equal(acc.lostPairs, 452);
+});
+
+test('lost read reply is reconciled from the DAC side', () => {
+  const f = new FakeFifo();
+  const acc = new RunAccounting(1000);
+  for (let i = 0; i < 1000; i++) f.dac.push(i);
+  acc.noteWrite(1000);
+  for (let t = 0; t < 100; t++) f.step();
+  f.adc.splice(0, 31); // the device popped 31 pairs but the reply never arrived
+  for (let t = 0; t < 3; t++) f.step();
+  const ev = acc.reconcileLostRead(f.adcFifoElem, f.dacFifoElem);
+  assert.equal(ev[0]?.kind, 'read_lost');
+  assert.equal(ev[0]?.count, 31);
+  const pairs = f.adc.splice(0);
+  const idx = acc.takePairs(pairs.length);
+  pairs.forEach((p, i) => assert.equal(idx[i], p));
+});
