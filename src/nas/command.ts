@@ -1,0 +1,115 @@
+/**
+ * Subprocesses for the NAS transports: always asynchronous, always with a timeout, output
+ * captured. Arguments are passed as an argv array (no shell); secrets are never arguments.
+ */
+import { spawn } from 'node:child_process';
+
+export interface CommandResult {
+  /** Exit code, or null when the process was killed or could not be started. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The timeout expired and the process was killed. */
+  timedOut: boolean;
+  /** The abort signal fired and the process was killed. */
+  aborted: boolean;
+  /** Spawn failure (e.g. ENOENT when the program is missing). */
+  error: NodeJS.ErrnoException | null;
+}
+
+export interface RunCommandOptions {
+  timeoutMs: number;
+  /** Written to stdin, which is then closed. Without it stdin is closed at once. */
+  input?: string;
+  signal?: AbortSignal;
+}
+
+/** How transports start programs. Injected so tests can replace single steps (e.g. `mount`). */
+export type RunCommand = (file: string, args: readonly string[], options: RunCommandOptions) => Promise<CommandResult>;
+
+/** Output beyond this many characters per stream is dropped (keeps the tail's beginning intact). */
+const MAX_CAPTURE_CHARS = 64 * 1024 * 1024;
+const KILL_GRACE_MS = 2000;
+
+/** Start `file` with `args`, collect its output, kill it on timeout or abort. Never rejects. */
+export const runCommand: RunCommand = (file, args, options) =>
+  new Promise<CommandResult>((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const child = spawn(file, [...args], { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (stdout.length < MAX_CAPTURE_CHARS) stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < MAX_CAPTURE_CHARS) stderr += chunk;
+    });
+    // The child may exit before reading its input (connection refused): ignore EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+
+    const kill = (): void => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, options.timeoutMs);
+    timer.unref();
+    const onAbort = (): void => {
+      aborted = true;
+      kill();
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const finish = (code: number | null, signal: NodeJS.Signals | null, error: NodeJS.ErrnoException | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({ code, signal, stdout, stderr, timedOut, aborted, error });
+    };
+    child.on('error', (err: NodeJS.ErrnoException) => finish(null, null, err));
+    child.on('close', (code, signal) => finish(code, signal, null));
+  });
+
+/** Replace every occurrence of `secret` in `text`. No-op for a null/empty secret. */
+export function scrubSecret(text: string, secret: string | null | undefined): string {
+  if (!secret) return text;
+  return text.split(secret).join('***');
+}
+
+/**
+ * Make subprocess output fit into a one-line message: trim, drop blank lines, join lines with
+ * "; ", cap the length.
+ */
+export function trimOutput(text: string, maxChars = 500): string {
+  const joined = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join('; ');
+  return joined.length > maxChars ? `${joined.slice(0, maxChars)}…` : joined;
+}
+
+/** Short text for a result that failed to start, timed out or was aborted; null otherwise. */
+export function describeAbnormalEnd(result: CommandResult, program: string): string | null {
+  if (result.timedOut) return 'timeout';
+  if (result.aborted) return 'aborted';
+  if (result.error) {
+    return result.error.code === 'ENOENT' ? `${program} not found` : `${program}: ${result.error.message}`;
+  }
+  return null;
+}
