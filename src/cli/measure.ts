@@ -1,0 +1,117 @@
+/**
+ * `beepbox measure (--port PATH | --simulate) --mode MODE --params JSON [--tia-gain G]
+ *  [--sampling-interval S] --out FILE.csv`: one measurement through a slot worker, CSV as
+ * modes.md specifies, then one JSON summary line on stdout.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { DaemonError, ValidationError } from '../errors.js';
+import { CsvEncoder } from '../modes/csv.js';
+import { buildPlan } from '../modes/plan.js';
+import { parseModeRequest } from '../modes/validate.js';
+import { SlotWorker } from '../slots/slot-worker.js';
+import { startSimulators } from '../sim/run-sim.js';
+
+export interface MeasureCliSummary {
+  points: number;
+  expected_points: number;
+  lost: number;
+  duplicated: number;
+  dac_underruns: number;
+  adc_overflows: number;
+  duration_s: number;
+}
+
+function usage(): never {
+  throw new ValidationError('argv', 'usage: beepbox measure (--port PATH | --simulate) --mode MODE --params JSON [--tia-gain G] [--sampling-interval S] --out FILE.csv');
+}
+
+function parseNumberOption(field: string, text: string | undefined): number | null {
+  if (text === undefined || text === 'null') return null;
+  const v = Number(text);
+  if (!Number.isFinite(v)) throw new ValidationError(field, `must be a number, got '${text}'`);
+  return v;
+}
+
+export async function runMeasureCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      simulate: { type: 'boolean', default: false },
+      mode: { type: 'string' },
+      params: { type: 'string' },
+      'tia-gain': { type: 'string' },
+      'sampling-interval': { type: 'string' },
+      out: { type: 'string' },
+      'gal-poll-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.mode || !values.params || !values.out || (!values.port && !values.simulate)) usage();
+  let rawParams: unknown;
+  try {
+    rawParams = JSON.parse(values.params);
+  } catch {
+    throw new ValidationError('params', 'is not valid JSON');
+  }
+  const tiaGain = parseNumberOption('tia_gain', values['tia-gain']) ?? 0;
+  if (!Number.isInteger(tiaGain) || tiaGain < 0 || tiaGain > 4) throw new ValidationError('tia_gain', 'must be an integer 0..4');
+  const samplingIntervalS = parseNumberOption('sampling_interval', values['sampling-interval']);
+  const request = parseModeRequest(values.mode, rawParams);
+  const plan = buildPlan(request.mode, request.params);
+  const encoder = new CsvEncoder(plan, { samplingIntervalS });
+
+  const sims = values.simulate ? await startSimulators({ count: 1 }) : null;
+  const portPath = values.port ?? sims!.ports[0]!;
+  const worker = SlotWorker.spawn(portPath);
+  const out = createWriteStream(values.out);
+  const stop = () => void worker.abort().catch(() => undefined);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const outcome = await worker.measure(
+      { mode: request.mode, params: request.params as unknown as Record<string, unknown>, tiaGain: Math.min(tiaGain, 3) },
+      {
+        onBlock: (b) => {
+          const text = encoder.encodeRows(b.firstIndex, b.current, b.potential, b.count);
+          if (text) out.write(text);
+        },
+        onEvent: (e) => process.stderr.write(`warning: ${e.message}\n`),
+      },
+    );
+    out.write(encoder.finish());
+    const s = outcome.summary;
+    const lost = s.lost + outcome.integrity.missingMessages;
+    const summary: MeasureCliSummary & Record<string, unknown> = {
+      points: outcome.integrity.rows,
+      expected_points: s.expected_points,
+      lost,
+      duplicated: s.duplicated + outcome.integrity.duplicatedRows,
+      dac_underruns: s.dac_underruns,
+      adc_overflows: s.adc_overflows,
+      duration_s: Number(s.duration_s.toFixed(3)),
+      aborted: s.aborted,
+      measured_interval_us: s.measured_interval_us === null ? null : Number(s.measured_interval_us.toFixed(1)),
+      poll_rate_hz: s.poll_rate_hz === null ? null : Number(s.poll_rate_hz.toFixed(1)),
+      transactions: s.transactions,
+      busy_replies: s.busy_replies,
+      timeouts: s.timeouts,
+    };
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return s.aborted ? 130 : 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    out.end();
+    await once(out, 'close');
+    await worker.close();
+    await sims?.close();
+  }
+}
+
+export function describeCliError(err: unknown): string {
+  if (err instanceof DaemonError) return `error [${err.code}]: ${err.message}`;
+  return `error: ${err instanceof Error ? err.message : String(err)}`;
+}
