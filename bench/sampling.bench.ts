@@ -1,0 +1,147 @@
+/**
+ * Sampling throughput: each slot runs a long CV at full rate against virtual
+ * potentiostats in separate processes over ptys, through the real slot workers.
+ *   npm run bench -- sampling --slots 1,4,16,64 --seconds 10 [--sim-procs 2] [--json FILE]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SlotWorker } from '../src/slots/slot-worker.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLK_TCK = 100;
+
+interface SimProcess {
+  child: ChildProcess;
+  ports: string[];
+}
+
+async function startSimProcess(count: number, dir: string): Promise<SimProcess> {
+  const child = spawn(process.execPath, [CLI, 'sim', '--slots', String(count), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const parsed = JSON.parse(line) as { ports?: string[] };
+    if (parsed.ports) return { child, ports: parsed.ports };
+  }
+  throw new Error('simulator exited before reporting its ports');
+}
+
+/** CPU seconds (user + system) of a process from /proc. */
+async function procCpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** Sums CPU of the simulator processes and their socat children. */
+async function treeCpuSeconds(rootPids: number[]): Promise<number> {
+  let total = 0;
+  const pids = new Set(rootPids);
+  try {
+    const { readdir } = await import('node:fs/promises');
+    for (const d of await readdir('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = await readFile(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (pids.has(ppid)) pids.add(Number(d));
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  for (const pid of pids) total += await procCpuSeconds(pid);
+  return total;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function runOnce(slots: number, seconds: number, simProcs: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'beepbox-bench-'));
+  const procs: SimProcess[] = [];
+  const perProc = Math.ceil(slots / simProcs);
+  for (let left = slots, i = 0; left > 0; i++) {
+    const n = Math.min(perProc, left);
+    procs.push(await startSimProcess(n, join(dir, `p${i}`)));
+    left -= n;
+  }
+  const ports = procs.flatMap((p) => p.ports);
+  const workers = ports.map((p) => SlotWorker.spawn(p));
+  await Promise.all(workers.map((w) => w.connect()));
+  // One CV cycle 0 → 0.5 → −0.5 → 0 V (2 V of sweep) lasting `seconds`.
+  const params = { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 };
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  const cpu0 = process.cpuUsage();
+  const simCpu0 = await treeCpuSeconds(procs.map((p) => p.child.pid!));
+  const t0 = performance.now();
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  eld.enable();
+  const outcomes = await Promise.all(
+    workers.map(async (w) => {
+      let rows = 0;
+      const o = await w.measure({ mode: 'CV', params, tiaGain: 2 }, { onBlock: (b) => (rows += b.count) });
+      return { ...o, rows };
+    }),
+  );
+  eld.disable();
+  clearInterval(rssTimer);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const simCpu = (await treeCpuSeconds(procs.map((p) => p.child.pid!))) - simCpu0;
+  await Promise.all(workers.map((w) => w.close()));
+  for (const p of procs) p.child.kill('SIGTERM');
+  await Promise.all(procs.map((p) => new Promise((r) => p.child.once('exit', r))));
+  await rm(dir, { recursive: true, force: true });
+
+  const rates = outcomes.map((o) => o.rows / o.summary.duration_s).sort((a, b) => a - b);
+  const sum = (f: (o: (typeof outcomes)[number]) => number) => outcomes.reduce((a, o) => a + f(o), 0);
+  return {
+    slots,
+    points_per_s_per_slot_median: Math.round(percentile(rates, 50)),
+    points_per_s_per_slot_min: Math.round(rates[0] ?? 0),
+    points_total: sum((o) => o.rows),
+    expected_total: sum((o) => o.summary.expected_points),
+    lost: sum((o) => o.summary.lost + o.integrity.missingMessages),
+    duplicated: sum((o) => o.summary.duplicated + o.integrity.duplicatedRows),
+    underruns: sum((o) => o.summary.dac_underruns),
+    overflows: sum((o) => o.summary.adc_overflows),
+    timeouts: sum((o) => o.summary.timeouts),
+    measured_interval_us: Number((sum((o) => o.summary.measured_interval_us ?? 0) / outcomes.length).toFixed(1)),
+    eld_p50_ms: Number((eld.percentile(50) / 1e6).toFixed(2)),
+    eld_p99_ms: Number((eld.percentile(99) / 1e6).toFixed(2)),
+    supervisor_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
+    simulators_cpu_pct: Math.round((simCpu / wall) * 100),
+    supervisor_peak_rss_mib: Math.round(peakRss / 2 ** 20),
+    wall_s: Number(wall.toFixed(2)),
+  };
+}
+
+export async function run(argv: string[]): Promise<object> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { slots: { type: 'string', default: '1,4,16,64' }, seconds: { type: 'string', default: '10' }, 'sim-procs': { type: 'string', default: '2' } },
+  });
+  const counts = values.slots.split(',').map(Number);
+  const seconds = Number(values.seconds);
+  const results = [];
+  for (const n of counts) results.push(await runOnce(n, seconds, Math.min(n, Number(values['sim-procs']))));
+  const head = '| slots | pts/s/slot (median) | min | lost | dup | underruns | overflows | timeouts | ELD p50 ms | ELD p99 ms | supervisor CPU % | sims CPU % | RSS MiB |';
+  const rows = results.map((r) => `| ${r.slots} | ${r.points_per_s_per_slot_median} | ${r.points_per_s_per_slot_min} | ${r.lost} | ${r.duplicated} | ${r.underruns} | ${r.overflows} | ${r.timeouts} | ${r.eld_p50_ms} | ${r.eld_p99_ms} | ${r.supervisor_cpu_pct} | ${r.simulators_cpu_pct} | ${r.supervisor_peak_rss_mib} |`);
+  process.stderr.write([head, '|' + '---|'.repeat(13), ...rows].join('\n') + '\n');
+  return { seconds, results };
+}
