@@ -1,0 +1,67 @@
+/**
+ * What the HTTP layer needs from the services (composition root wires the real ones).
+ * Methods throw `ApiError` with contract codes; routes never touch fs, threads or ports.
+ */
+import type { Readable } from 'node:stream';
+import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobRequestBody, JobStatus } from '../jobs/types.js';
+
+export interface DeviceApi {
+  list(): DeviceInfo[];
+  status(): DeviceStatusEntry[];
+  /** 409 devices.busy while any slot is reserved; 500 devices.scan_failed. */
+  rescan(): Promise<string[]>;
+}
+
+export interface ModeApi {
+  /** Catalogue order, e.g. ["CA","LSV",...]. */
+  list(): string[];
+  /** Parameter name → type string (rest-api 8.3); throws modes.not_found. */
+  params(mode: string): Record<string, string>;
+  /** ValidationResult of rest-api 9.1; throws modes.not_found. */
+  validate(mode: string, body: unknown): unknown;
+}
+
+export interface JobApi {
+  submit(request: JobRequestBody): Promise<JobStatus>;
+  get(runId: string): JobStatus;
+  statusMany(runIds: string[]): JobStatus[];
+  list(filter: { state?: 'incomplete' | 'completed'; groupId?: string }): JobOverview[];
+  cancel(runId: string): { run_id: string; status: string };
+}
+
+export interface FileDownload {
+  stream: Readable;
+  size: number;
+  name: string;
+  contentType: string;
+}
+
+export interface RunApi {
+  listFiles(runId: string): Promise<string[]>;
+  openFile(runId: string, path: string): Promise<FileDownload>;
+  /** Streams the ZIP; errors are detected before the first byte. */
+  openZip(runId: string): Promise<{ stream: Readable; filename: string }>;
+}
+
+export interface NasApi {
+  setup(body: unknown): Promise<{ ok: boolean; message: string }>;
+  health(): Promise<{ ok: boolean; last_checked: string; message: string; transport: string | null }>;
+  enqueueUpload(runId: string): Promise<{ ok: true; enqueued: boolean; run_id: string }>;
+  uploadState(runId: string): Promise<Record<string, unknown>>;
+}
+
+export interface HealthApi {
+  /** Extra health facts (plotting availability etc.). */
+  details(): Record<string, unknown>;
+}
+
+export interface AppServices {
+  devices: DeviceApi;
+  modes: ModeApi;
+  jobs: JobApi;
+  runs: RunApi;
+  /** null until the NAS service is wired: NAS routes answer 503 nas.unavailable. */
+  nas: NasApi | null;
+  health: HealthApi;
+  config: { apiKey: string; boxId: string; build: string; driverVersion: string; firmwareVersion: string };
+}

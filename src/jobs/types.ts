@@ -1,0 +1,75 @@
+/** Shapes of the job API (rest-api.md 3.8–3.12, 4.3). Snapshots, computed at read time. */
+
+export type SlotState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type JobState = SlotState;
+
+export interface SlotStatus {
+  slot: string;
+  status: SlotState;
+  started_at: string | null;
+  ended_at: string | null;
+  message: string | null;
+  files: string[];
+  current_mode: string | null;
+  remaining_modes: string[];
+  progress_pct: number;
+  remaining_s: number | null;
+  /** [NEW] per-slot data-integrity counters across the modes run so far. */
+  points: number;
+  expected_points: number;
+  lost: number;
+  dac_underruns: number;
+  adc_overflows: number;
+}
+
+export interface JobStatus {
+  run_id: string;
+  mode: string;
+  modes: string[];
+  current_mode: string | null;
+  remaining_modes: string[];
+  status: JobState;
+  started_at: string;
+  ended_at: string | null;
+  progress_pct: number;
+  remaining_s: number | null;
+  group_id: string | null;
+  slots: SlotStatus[];
+}
+
+export interface JobOverview {
+  run_id: string;
+  mode: string;
+  status: JobState;
+  started_at: string;
+  ended_at: string | null;
+  devices: string[];
+  group_id: string | null;
+}
+
+export interface DeviceInfo {
+  slot: string;
+  port: string;
+  sn: string | null;
+}
+
+export interface DeviceStatusEntry extends Omit<SlotStatus, 'status'> {
+  status: 'idle' | 'queued' | 'running';
+  run_id: string | null;
+}
+
+/** POST /jobs body after schema validation (rest-api.md 4.1); values not yet normalised. */
+export interface JobRequestBody {
+  devices: string[] | 'all';
+  modes: string[];
+  params_by_mode?: Record<string, unknown>;
+  tia_gain?: number | null;
+  sampling_interval?: number | null;
+  experiment_name: string;
+  subdir?: string | null;
+  client_datetime: string;
+  run_name?: string | null;
+  folder_name?: string | null;
+  group_id?: string | null;
+  make_plot?: boolean;
+}
