@@ -1,0 +1,304 @@
+/**
+ * Code that runs inside the headless page. The functions below are injected as source text
+ * (`Function.prototype.toString`), so they must be self-contained: no imports, no references to
+ * module scope other than each other (they become globals of the page) and the `uPlot` global.
+ * `formatAxisTicks` and `formatLogTicks` are plain functions and are unit-tested in Node.
+ */
+import type { ChartSpec, PageSpec } from './page-spec.js';
+
+/**
+ * Tick labels for a linear axis. Plain decimals while the values are readable; otherwise one
+ * common power of ten for the whole axis (`-2.5e-6`, `0`, `2.5e-6`), with as many decimals as
+ * the tick increment needs.
+ */
+export function formatAxisTicks(splits: readonly (number | null)[], incr: number): string[] {
+  let maxAbs = 0;
+  for (const v of splits) if (v != null && Number.isFinite(v) && Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
+  const step = Math.abs(incr) > 0 && Number.isFinite(incr) ? Math.abs(incr) : maxAbs || 1;
+  const decimalsFor = (inc: number): number => {
+    let d = 0;
+    while (d < 12) {
+      const scaled = inc * Math.pow(10, d);
+      if (Math.abs(scaled - Math.round(scaled)) <= 1e-6 * Math.max(1, scaled)) break;
+      d++;
+    }
+    return d;
+  };
+  if (maxAbs !== 0 && (maxAbs >= 1e5 || maxAbs < 1e-2)) {
+    const e = Math.floor(Math.log10(maxAbs) + 1e-12);
+    const p = Math.pow(10, e);
+    const dec = decimalsFor(step / p);
+    return splits.map((v) => {
+      if (v == null || !Number.isFinite(v)) return '';
+      if (Math.abs(v) < step * 1e-6) return '0';
+      return (v / p).toFixed(dec) + 'e' + e;
+    });
+  }
+  const dec = decimalsFor(step);
+  return splits.map((v) => {
+    if (v == null || !Number.isFinite(v)) return '';
+    const s = (Math.abs(v) < step * 1e-6 ? 0 : v).toFixed(dec);
+    return s === '-0' ? '0' : s;
+  });
+}
+
+/** Ticks for a log axis: every m·10^k (m = 1…9) inside [min, max]. */
+export function computeLogSplits(min: number, max: number): number[] {
+  const out: number[] = [];
+  if (!(min > 0 && max > min)) return out;
+  for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++) {
+    for (let m = 1; m <= 9; m++) {
+      const v = Number((m * Math.pow(10, k)).toPrecision(12));
+      if (v >= min && v <= max) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * Tick labels for a log axis: decades (`0.01`, `1`, `1000`, `1e6`); when fewer than two decades
+ * are in view, the 2× and 5× ticks too, and failing that every tick.
+ */
+export function formatLogTicks(splits: readonly (number | null)[]): string[] {
+  const text = (v: number): string => {
+    const k = Math.floor(Math.log10(v) + 1e-9);
+    if (k >= -3 && k <= 4) return String(Number(v.toPrecision(6)));
+    const m = Number((v / Math.pow(10, k)).toPrecision(6));
+    return (m === 1 ? '1' : String(m)) + 'e' + k;
+  };
+  const mantissa = (v: number): number => {
+    const k = Math.floor(Math.log10(v) + 1e-9);
+    return Math.round((v / Math.pow(10, k)) * 1e6) / 1e6;
+  };
+  const ok = splits.map((v) => v != null && v > 0 && Number.isFinite(v));
+  const pick = (keep: (m: number) => boolean) => splits.map((v, i) => (ok[i] && keep(mantissa(v as number)) ? text(v as number) : ''));
+  let labels = pick((m) => m === 1);
+  if (labels.filter((l) => l !== '').length < 2) labels = pick((m) => m === 1 || m === 2 || m === 5);
+  if (labels.filter((l) => l !== '').length < 2) labels = pick(() => true);
+  return labels;
+}
+
+/** Installs `window.__beepboxRender(spec)` in the page. Runs in the browser. */
+export function installPlotRenderer(): void {
+  const w = window as unknown as {
+    uPlot: any;
+    __beepboxCharts?: any[];
+    __beepboxRender?: (spec: PageSpec) => Promise<{ ok: true; points: number }>;
+  };
+  const U = w.uPlot;
+  const FONT = "12px 'DejaVu Sans', 'Liberation Sans', sans-serif";
+  const LABEL_FONT = "bold 13px 'DejaVu Sans', 'Liberation Sans', sans-serif";
+
+  function linePaths(u: any, si: number): any {
+    const s = u.series[si];
+    const d = u.data[si];
+    const xs = d[0];
+    const ys = d[1];
+    const xk = s.facets[0].scale;
+    const yk = s.facets[1].scale;
+    const stroke = new Path2D();
+    let pen = false;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
+      const y = ys[i];
+      if (x == null || y == null) {
+        pen = false;
+        continue;
+      }
+      const px = u.valToPos(x, xk, true);
+      const py = u.valToPos(y, yk, true);
+      if (pen) stroke.lineTo(px, py);
+      else {
+        stroke.moveTo(px, py);
+        pen = true;
+      }
+    }
+    return { stroke, fill: null, clip: null, band: null, gaps: null, flags: 0 };
+  }
+
+  function drawMarkers(u: any, chart: ChartSpec): void {
+    const ctx = u.ctx as CanvasRenderingContext2D;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    ctx.clip();
+    chart.series.forEach((s, k) => {
+      if (!s.markers) return;
+      const d = u.data[k + 1];
+      ctx.fillStyle = s.color;
+      for (let i = 0; i < d[0].length; i++) {
+        const px = u.valToPos(d[0][i], 'x', true);
+        const py = u.valToPos(d[1][i], 'y', true);
+        ctx.beginPath();
+        ctx.arc(px, py, 3.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    });
+    ctx.restore();
+  }
+
+  function axisValues(log: boolean, hide: boolean) {
+    return (_u: any, splits: number[], _ai: number, _space: number, incr: number) =>
+      hide ? splits.map(() => '') : log ? formatLogTicks(splits) : formatAxisTicks(splits, incr);
+  }
+
+  function makeChart(spec: PageSpec, chart: ChartSpec, width: number, height: number, box: HTMLElement): any {
+    const scale = (sc: ChartSpec['xScale']) =>
+      sc.log ? { time: false, auto: false, distr: 3, log: 10, range: [sc.min, sc.max] } : { time: false, auto: false, range: [sc.min, sc.max] };
+    const grid = { show: true, stroke: '#e4e4e4', width: 1 };
+    const ticks = { show: true, stroke: '#555', width: 1, size: 5 };
+    const yColor = chart.yColor ?? '#000';
+    const opts = {
+      mode: 2,
+      width,
+      height,
+      pxAlign: 0,
+      cursor: { show: false, drag: { x: false, y: false } },
+      select: { show: false },
+      legend: { show: chart.legend, live: false },
+      scales: { x: scale(chart.xScale), y: scale(chart.yScale) },
+      axes: [
+        {
+          scale: 'x',
+          label: chart.xLabel,
+          labelSize: chart.xLabel ? 22 : 0,
+          labelFont: LABEL_FONT,
+          font: FONT,
+          size: chart.xTickLabels ? 28 : 8,
+          gap: 3,
+          stroke: '#000',
+          grid,
+          ticks,
+          values: axisValues(chart.xScale.log, !chart.xTickLabels),
+          ...(chart.xScale.log ? { splits: (_u: any, _ai: number, min: number, max: number) => computeLogSplits(min, max) } : {}),
+        },
+        {
+          scale: 'y',
+          label: chart.yLabel,
+          labelSize: 22,
+          labelFont: LABEL_FONT,
+          font: FONT,
+          size: spec.yAxisSizePx,
+          gap: 4,
+          stroke: yColor,
+          grid,
+          ticks,
+          values: axisValues(chart.yScale.log, false),
+          ...(chart.yScale.log ? { splits: (_u: any, _ai: number, min: number, max: number) => computeLogSplits(min, max) } : {}),
+        },
+      ],
+      series: [
+        {},
+        ...chart.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          // Only colours the legend marker: linePaths returns no fill path.
+          fill: s.color,
+          width: s.width,
+          facets: [
+            { scale: 'x', auto: false },
+            { scale: 'y', auto: false },
+          ],
+          paths: linePaths,
+          points: { show: false },
+        })),
+      ],
+      hooks: { draw: [(u: any) => drawMarkers(u, chart)] },
+    };
+    const data = [null, ...chart.series.map((s) => [s.xs, s.ys])];
+    return new U(opts, data, box);
+  }
+
+  function applyEqualAspect(u: any, chart: ChartSpec): void {
+    const bw = u.bbox.width;
+    const bh = u.bbox.height;
+    if (!(bw > 0 && bh > 0)) return;
+    let { min: x0, max: x1 } = chart.xScale;
+    let { min: y0, max: y1 } = chart.yScale;
+    const ux = (x1 - x0) / bw;
+    const uy = (y1 - y0) / bh;
+    if (ux > uy) {
+      const c = (y0 + y1) / 2;
+      const half = (ux * bh) / 2;
+      y0 = c - half;
+      y1 = c + half;
+    } else {
+      const c = (x0 + x1) / 2;
+      const half = (uy * bw) / 2;
+      x0 = c - half;
+      x1 = c + half;
+    }
+    u.batch(() => {
+      u.setScale('x', { min: x0, max: x1 });
+      u.setScale('y', { min: y0, max: y1 });
+    });
+  }
+
+  w.__beepboxRender = async (spec: PageSpec) => {
+    for (const u of w.__beepboxCharts ?? []) u.destroy();
+    w.__beepboxCharts = [];
+    const root = document.getElementById('root')!;
+    root.textContent = '';
+    root.style.width = spec.widthPx + 'px';
+    root.style.height = spec.heightPx + 'px';
+
+    const hdr = document.createElement('div');
+    hdr.className = 'hdr';
+    const h1 = document.createElement('div');
+    h1.className = 'heading';
+    h1.textContent = spec.heading;
+    hdr.appendChild(h1);
+    if (spec.subtitle) {
+      const sub = document.createElement('div');
+      sub.className = 'sub';
+      sub.textContent = spec.subtitle;
+      hdr.appendChild(sub);
+    }
+    root.appendChild(hdr);
+
+    const padX = 10;
+    const chartWidth = spec.widthPx - 2 * padX;
+    const avail = spec.heightPx - hdr.getBoundingClientRect().height - 6;
+    const totalWeight = spec.charts.reduce((a, c) => a + c.weight, 0) || 1;
+    let points = 0;
+    for (const chart of spec.charts) {
+      const box = document.createElement('div');
+      box.className = 'chart';
+      box.style.paddingLeft = padX + 'px';
+      root.appendChild(box);
+      const h = Math.floor((avail * chart.weight) / totalWeight);
+      const u = makeChart(spec, chart, chartWidth, h, box);
+      if (chart.legend) {
+        const legendEl = u.root.querySelector('.u-legend') as HTMLElement | null;
+        const lh = legendEl ? Math.ceil(legendEl.getBoundingClientRect().height) : 0;
+        if (lh > 0) u.setSize({ width: chartWidth, height: Math.max(80, h - lh) });
+      }
+      if (chart.equalAspect) applyEqualAspect(u, chart);
+      w.__beepboxCharts.push(u);
+      for (const s of chart.series) points += s.xs.length;
+    }
+    await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+    return { ok: true as const, points };
+  };
+}
+
+/** The page's HTML: uPlot's CSS and JS inline (no network), the helpers and the renderer. */
+export function buildPageHtml(uplotJs: string, uplotCss: string): string {
+  const css = `
+html, body { margin: 0; padding: 0; background: #fff; }
+#root { overflow: hidden; background: #fff; font-family: 'DejaVu Sans', 'Liberation Sans', sans-serif; color: #000; }
+.hdr { text-align: center; padding: 8px 0 4px 0; }
+.hdr .heading { font-size: 17px; font-weight: bold; }
+.hdr .sub { font-size: 12px; color: #333; margin-top: 2px; }
+.uplot { font-family: 'DejaVu Sans', 'Liberation Sans', sans-serif; width: auto; }
+.u-legend { font-size: 12px; }
+.u-legend .u-marker { width: 1.6em; height: 0.35em; }
+.u-inline tr { margin-right: 10px; }
+.u-series > * { padding: 2px; }
+`;
+  // Closing tags inside the scripts would end the <script> element early.
+  const safe = (js: string) => js.replace(/<\/script/gi, '<\\/script');
+  const helpers = [formatAxisTicks.toString(), computeLogSplits.toString(), formatLogTicks.toString(), `(${installPlotRenderer.toString()})();`].join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><style>${uplotCss}</style><style>${css}</style>
+<script>${safe(uplotJs)}</script></head><body><div id="root"></div><script>${safe(helpers)}</script></body></html>`;
+}
