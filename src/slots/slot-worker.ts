@@ -49,6 +49,10 @@ export class SlotWorker {
     });
   }
 
+  get isCrashed(): boolean {
+    return this.crashed !== null;
+  }
+
   connect(): Promise<DeviceIdentity> {
     return this.guard(this.remote.connect());
   }
