@@ -163,17 +163,23 @@ export class CsvEncoder {
   }
 
   /**
-   * Encode `count` measured rows whose first row is measured row `firstIndex` (must equal
-   * {@link rowsReceived}: blocks arrive in order, without gaps). `current[i]`/`potential[i]`
-   * are measured pair elements 0 and 1. Rows at or beyond N are dropped.
+   * Encode `count` measured rows for plan indices [firstIndex, firstIndex + count).
+   * `current[i]`/`potential[i]` are measured pair elements 0 and 1. Blocks arrive in plan
+   * order; a block may start past the previous one's end (points reported lost by the
+   * driver, or sparse galvanostatic polling): those plan indices simply have no row. A
+   * block that goes backwards is a duplicate and is refused. Rows at or beyond N are dropped.
+   *
+   * Down-sampling groups rows by plan-index window [kR, (k+1)R): for gap-free data from
+   * index 0 that is exactly "consecutive rows in chunks of R" (modes.md 3.4), and with
+   * gaps a chunk never mixes rows from different windows. Time is the first row's.
    */
   encodeRows(firstIndex: number, current: SampleArray, potential: SampleArray, count: number): string {
     if (this.finished) throw new DaemonError('INTERNAL', 'CsvEncoder.encodeRows after finish()');
-    if (firstIndex !== this.received) {
-      throw new DaemonError('DATA_INTEGRITY', `CSV rows out of order: expected row ${this.received}, got ${firstIndex}`);
+    if (firstIndex < this.received) {
+      throw new DaemonError('DATA_INTEGRITY', `CSV rows out of order: row ${firstIndex} arrived after row ${this.received - 1}`);
     }
     if (count > current.length || count > potential.length) throw new RangeError('count exceeds the sample arrays');
-    this.received += count;
+    this.received = firstIndex + count;
     const end = Math.min(firstIndex + count, this.n);
     if (end <= firstIndex) return '';
     const applied = this.applied;
@@ -187,11 +193,13 @@ export class CsvEncoder {
     let out = '';
     const R = this.factor;
     for (let j = firstIndex, i = 0; j < end; j++, i++) {
+      if (this.chunkCount > 0 && Math.floor(j / R) !== Math.floor(this.chunkFirst / R)) out += this.flushChunk();
       if (this.chunkCount === 0) this.chunkFirst = j;
       this.sumPotential += potential[i]!;
       this.sumCurrent += current[i]!;
       if (applied !== null) this.sumApplied += applied[j]!;
-      if (++this.chunkCount === R) out += this.flushChunk();
+      this.chunkCount++;
+      if ((j + 1) % R === 0) out += this.flushChunk();
     }
     // The plan is complete: its last partial chunk can go out now.
     if (end === this.n) out += this.flushChunk();

@@ -172,14 +172,26 @@ test('empty run: no header, empty file', () => {
   assert.equal(enc.linesWritten, 0);
 });
 
-test('rows must arrive in order; no writes after finish', () => {
+test('rows must not go backwards; declared gaps leave plan indices out; no writes after finish', () => {
   const enc = new CsvEncoder(buildPlan('OCP', { duration: 1 }));
   const z = new Float32Array(4);
-  enc.encodeRows(0, z, z, 4);
-  assert.throws(() => enc.encodeRows(5, z, z, 4), (e: unknown) => e instanceof DaemonError && e.code === 'DATA_INTEGRITY');
-  enc.encodeRows(4, z, z, 4);
+  const first = enc.encodeRows(0, z, z, 4);
+  assert.throws(() => enc.encodeRows(3, z, z, 4), (e: unknown) => e instanceof DaemonError && e.code === 'DATA_INTEGRITY');
+  const afterGap = enc.encodeRows(10, z, z, 2);
+  assert.equal(first.split('\r\n').length - 2, 4);
+  assert.deepEqual(afterGap.split('\r\n').filter(Boolean).map((l) => l.split(',')[0]), ['0.0036000000000000003', '0.00396']);
   enc.finish();
-  assert.throws(() => enc.encodeRows(8, z, z, 1), DaemonError);
+  assert.throws(() => enc.encodeRows(20, z, z, 1), DaemonError);
+});
+
+test('down-sampling with gaps averages within plan-index windows only', () => {
+  const enc = new CsvEncoder(buildPlan('OCP', { duration: 1 }), { samplingIntervalS: 0.0018 }); // R = 5
+  const v = (xs: number[]) => Float32Array.from(xs);
+  let text = enc.encodeRows(0, v([1, 1, 1]), v([0, 0, 0]), 3); // window 0 partially
+  text += enc.encodeRows(7, v([3, 5]), v([0, 0]), 2); // window 1: indices 7, 8
+  text += enc.finish();
+  const rows = text.split('\r\n').filter(Boolean).slice(1).map((l) => l.split(','));
+  assert.deepEqual(rows.map((r) => [r[0], r[2]]), [['0.0', '1.0'], ['0.00252', '4.0']]);
 });
 
 test('GAL applied current and OCP rows', () => {
