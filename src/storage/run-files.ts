@@ -1,0 +1,200 @@
+/**
+ * Files a run owns (rest-api.md 6.1, 6.5, 6.6): the regular files below `Wells/<slot>/` of the
+ * run's own slots plus the NAS markers at the top of the run directory. Several runs may share a
+ * run directory; each sees only its own slots.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
+import { join, posix, sep, win32 } from 'node:path';
+import { Readable } from 'node:stream';
+import { ApiError } from '../api-error.js';
+import { RUN_MARKER_FILES, WELLS_DIR, sanitizeSegment } from './names.js';
+
+export function fileNotFound(): ApiError {
+  return new ApiError('runs.file_not_found', 'File not found', 'Provide a path relative to the run directory.');
+}
+
+/** Code-point order (what Python's `sorted` gives for str), not UTF-16 code-unit order. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    // Surrogates (0xD800–0xDFFF) encode code points above 0xFFFF, which sort after every BMP unit.
+    const sa = ca >= 0xd800 && ca <= 0xdfff;
+    const sb = cb >= 0xd800 && cb <= 0xdfff;
+    if (sa !== sb) return sa ? 1 : -1;
+    return ca - cb;
+  }
+  return a.length - b.length;
+}
+
+/** Folder names of the run's own slots (sanitised like the layout, duplicates removed). */
+function ownSlotDirs(slots: readonly string[]): string[] {
+  return [...new Set(slots.map((slot) => sanitizeSegment(slot, 'slot')))];
+}
+
+async function walkRegularFiles(absDir: string, relDir: string, out: string[]): Promise<void> {
+  let dir;
+  try {
+    dir = await opendir(absDir, { bufferSize: 256 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw err;
+  }
+  const subdirs: string[] = [];
+  for await (const entry of dir) {
+    // Dirent types come from lstat semantics: a symlink is neither a file nor a directory here.
+    if (entry.isFile()) out.push(`${relDir}/${entry.name}`);
+    else if (entry.isDirectory()) subdirs.push(entry.name);
+  }
+  for (const name of subdirs) await walkRegularFiles(join(absDir, name), `${relDir}/${name}`, out);
+}
+
+async function isRealDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every regular file the run owns, as run-relative `/` paths sorted by code point: a recursive,
+ * asynchronous walk of `Wells/<slot>/` for each of `slots` (symbolic links are neither followed
+ * nor listed) plus `UPLOAD_DONE` / `upload_failed` when they are regular files.
+ */
+export async function listRunFiles(runDir: string, slots: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const marker of RUN_MARKER_FILES) {
+    try {
+      if ((await lstat(join(runDir, marker))).isFile()) out.push(marker);
+    } catch {
+      // absent
+    }
+  }
+  const wells = join(runDir, WELLS_DIR);
+  if (await isRealDirectory(wells)) {
+    for (const slot of ownSlotDirs(slots)) {
+      const slotDir = join(wells, slot);
+      if (await isRealDirectory(slotDir)) await walkRegularFiles(slotDir, `${WELLS_DIR}/${slot}`, out);
+    }
+  }
+  return out.sort(compareCodePoints);
+}
+
+/**
+ * Normalises a requested path (rest-api 6.6) to a run-relative `/` path inside the run's own
+ * files, or `null`: empty, NUL byte, absolute (POSIX or Windows form), escaping via `..`, or
+ * outside `Wells/<own slot>/` and the markers.
+ */
+export function normaliseRunFilePath(requested: string, slots: readonly string[]): string | null {
+  if (requested === '' || requested.includes('\0')) return null;
+  if (posix.isAbsolute(requested) || win32.isAbsolute(requested)) return null;
+  const normalised = posix.normalize(requested);
+  if (normalised === '.' || normalised === '..' || normalised.startsWith('../') || normalised.endsWith('/')) return null;
+  if ((RUN_MARKER_FILES as readonly string[]).includes(normalised)) return normalised;
+  const parts = normalised.split('/');
+  if (parts.length < 3 || parts[0] !== WELLS_DIR) return null;
+  if (!ownSlotDirs(slots).includes(parts[1] as string)) return null;
+  return normalised;
+}
+
+/** Content type by extension (rest-api 3.14). */
+export function contentTypeFor(name: string): string {
+  const dot = name.lastIndexOf('.');
+  const ext = dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
+  switch (ext) {
+    case 'csv':
+      return 'text/csv; charset=utf-8';
+    case 'png':
+      return 'image/png';
+    case 'json':
+      return 'application/json';
+    case 'txt':
+    case '':
+      return 'text/plain; charset=utf-8';
+    default:
+      return 'application/octet-stream';
+  }
+}
+
+export interface ResolvedRunFile {
+  /** Real path of the file (symlinks resolved, inside the run directory). */
+  absPath: string;
+  /** Run-relative `/` path as requested (after normalisation). */
+  relPath: string;
+  size: number;
+  /** Base name of the requested path (for Content-Disposition). */
+  name: string;
+  contentType: string;
+}
+
+function isInside(parent: string, child: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}
+
+/**
+ * Resolves a download path (rest-api 6.6). Every refusal is 404 `runs.file_not_found`, so the
+ * existence of anything outside the run is never revealed: empty, absolute, NUL, `..` escaping,
+ * outside the run's own files, missing, real path (all symlinks resolved) outside the real run
+ * directory, or not a regular file. A symlink whose target stays inside the run directory is served.
+ */
+export async function resolveRunFile(runDir: string, slots: readonly string[], requested: string): Promise<ResolvedRunFile> {
+  const relPath = normaliseRunFilePath(requested, slots);
+  if (relPath === null) throw fileNotFound();
+  let realRunDir: string;
+  let realFile: string;
+  try {
+    realRunDir = await realpath(runDir);
+    realFile = await realpath(join(runDir, ...relPath.split('/')));
+  } catch {
+    throw fileNotFound();
+  }
+  if (realFile === realRunDir || !isInside(realRunDir, realFile)) throw fileNotFound();
+  let size: number;
+  try {
+    const st = await stat(realFile);
+    if (!st.isFile()) throw fileNotFound();
+    size = st.size;
+  } catch {
+    throw fileNotFound();
+  }
+  const name = relPath.slice(relPath.lastIndexOf('/') + 1);
+  return { absPath: realFile, relPath, size, name, contentType: contentTypeFor(name) };
+}
+
+export interface OpenedRunFile extends ResolvedRunFile {
+  /** File bytes; the file handle closes when the stream ends or is destroyed. */
+  stream: Readable;
+}
+
+/**
+ * {@link resolveRunFile}, then opens the real path without following a symlink swapped in since
+ * (O_NOFOLLOW) and checks the opened handle is still a regular file; size from the handle.
+ */
+export async function openRunFile(runDir: string, slots: readonly string[], requested: string): Promise<OpenedRunFile> {
+  const resolved = await resolveRunFile(runDir, slots, requested);
+  let handle;
+  try {
+    handle = await open(resolved.absPath, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+  } catch {
+    throw fileNotFound();
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw fileNotFound();
+    if (st.size === 0) {
+      await handle.close();
+      return { ...resolved, size: 0, stream: Readable.from([]) };
+    }
+    // Bounded by the size now: a CSV still being written must not outgrow Content-Length.
+    const stream = handle.createReadStream({ start: 0, end: st.size - 1, autoClose: true });
+    return { ...resolved, size: st.size, stream };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err instanceof ApiError ? err : fileNotFound();
+  }
+}
