@@ -1,0 +1,77 @@
+/**
+ * The persisted job record (`RUNS_ROOT/.jobs/<run_id>.json`, rest-api.md 4.8): everything
+ * needed to rebuild JobStatus/JobOverview after a restart, plus what a lab needs later to
+ * trust the data (resolved parameters, versions, device identities, integrity counters).
+ * Progress figures are computed, never stored.
+ */
+import type { IntegrityEvent } from '../driver/run-accounting.js';
+import type { ModeEstimate } from './progress.js';
+import type { JobState, SlotState } from './types.js';
+
+export const JOB_RECORD_SCHEMA = 1;
+
+export interface ModeResult {
+  mode: string;
+  points: number;
+  expected_points: number;
+  lost: number;
+  duplicated: number;
+  dac_underruns: number;
+  adc_overflows: number;
+  duration_s: number;
+  measured_interval_us: number | null;
+  poll_rate_hz: number | null;
+  aborted: boolean;
+  /** First integrity events (capped), for the record. */
+  events: IntegrityEvent[];
+  /** "ok", or why the plot was skipped; null when no plot was asked for. */
+  plot: string | null;
+  warnings: string[];
+  error: string | null;
+}
+
+export interface SlotRecord {
+  slot: string;
+  port: string;
+  sn: string | null;
+  status: SlotState;
+  started_at: string | null;
+  ended_at: string | null;
+  message: string | null;
+  files: string[];
+  /** Index of the current (or last started) mode; −1 before the first. */
+  mode_index: number;
+  mode_started_at: string | null;
+  results: ModeResult[];
+}
+
+export interface JobRecord {
+  schema: number;
+  run_id: string;
+  created_at: string;
+  ended_at: string | null;
+  status: JobState;
+  modes: string[];
+  /** Parameters as run (coerced, defaults filled, auto-adjusted). */
+  params_by_mode: Record<string, Record<string, unknown>>;
+  /** Parameters as the client sent them. */
+  request_params_by_mode: Record<string, unknown>;
+  mode_estimates: ModeEstimate[];
+  tia_gain: number | null;
+  sampling_interval: number | null;
+  make_plot: boolean;
+  experiment_name: string;
+  subdir: string | null;
+  client_datetime: string;
+  group_label: string | null;
+  storage_subfolder: string | null;
+  run_dir: string;
+  run_dir_relative: string;
+  versions: { beepbox: string; node: string; api: string };
+  slots: SlotRecord[];
+}
+
+export function isJobRecord(value: unknown): value is JobRecord {
+  const v = value as Partial<JobRecord> | null;
+  return !!v && typeof v === 'object' && v.schema === JOB_RECORD_SCHEMA && typeof v.run_id === 'string' && Array.isArray(v.slots) && Array.isArray(v.modes);
+}
