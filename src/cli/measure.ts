@@ -3,13 +3,12 @@
  *  [--sampling-interval S] --out FILE.csv`: one measurement through a slot worker, CSV as
  * modes.md specifies, then one JSON summary line on stdout.
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DaemonError, ValidationError } from '../errors.js';
-import { CsvEncoder } from '../modes/csv.js';
-import { buildPlan } from '../modes/plan.js';
 import { parseModeRequest } from '../modes/validate.js';
+import { RecorderThread } from '../recording/recorder.js';
 import { SlotWorker } from '../slots/slot-worker.js';
 import { startSimulators } from '../sim/run-sim.js';
 
@@ -46,6 +45,7 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
       'sampling-interval': { type: 'string' },
       out: { type: 'string' },
       'gal-poll-ms': { type: 'string' },
+      force: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -60,28 +60,41 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(tiaGain) || tiaGain < 0 || tiaGain > 4) throw new ValidationError('tia_gain', 'must be an integer 0..4');
   const samplingIntervalS = parseNumberOption('sampling_interval', values['sampling-interval']);
   const request = parseModeRequest(values.mode, rawParams);
-  const plan = buildPlan(request.mode, request.params);
-  const encoder = new CsvEncoder(plan, { samplingIntervalS });
+  const params = request.params as unknown as Record<string, unknown>;
+  const outPath = values.out;
+  if (existsSync(outPath)) {
+    if (!values.force) throw new ValidationError('out', `${outPath} exists; pass --force to overwrite it`);
+    await rm(outPath);
+  }
+  const base = outPath.replace(/\.csv$/i, '');
 
   const sims = values.simulate ? await startSimulators({ count: 1 }) : null;
   const portPath = values.port ?? sims!.ports[0]!;
   const worker = SlotWorker.spawn(portPath);
-  const out = createWriteStream(values.out);
+  const recorder = new RecorderThread();
   const stop = () => void worker.abort().catch(() => undefined);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    const recording = await recorder.open({
+      csvPath: outPath,
+      mode: request.mode,
+      params,
+      samplingIntervalS,
+      spectrumPath: request.mode === 'EIS' ? `${base}_spectrum.csv` : undefined,
+      cdlPath: request.mode === 'CDL' ? `${base}_cdl.csv` : undefined,
+    });
+    const galPollMs = parseNumberOption('gal_poll_ms', values['gal-poll-ms']) ?? undefined;
     const outcome = await worker.measure(
-      { mode: request.mode, params: request.params as unknown as Record<string, unknown>, tiaGain: Math.min(tiaGain, 3) },
+      { mode: request.mode, params, tiaGain: Math.min(tiaGain, 3), galPollIntervalMs: galPollMs },
       {
-        onBlock: (b) => {
-          const text = encoder.encodeRows(b.firstIndex, b.current, b.potential, b.count);
-          if (text) out.write(text);
-        },
+        onBlock: (b) => recording.write(b.firstIndex, b.current, b.potential, b.count),
         onEvent: (e) => process.stderr.write(`warning: ${e.message}\n`),
       },
-    );
-    out.write(encoder.finish());
+    ).finally(async () => {
+      const written = await recording.close();
+      for (const w of written.warnings) process.stderr.write(`warning: ${w}\n`);
+    });
     const s = outcome.summary;
     const lost = s.lost + outcome.integrity.missingMessages;
     const summary: MeasureCliSummary & Record<string, unknown> = {
@@ -104,9 +117,8 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    out.end();
-    await once(out, 'close');
     await worker.close();
+    await recorder.terminate();
     await sims?.close();
   }
 }
