@@ -1,0 +1,11 @@
+/**
+ * Piscina task file for run ZIPs. Thread entry only: the logic (archiver, flow control over the
+ * transferred MessagePort) lives in `src/storage/zip-archive.ts`; the wire types in
+ * `src/storage/zip-protocol.ts`.
+ */
+import { writeZipToPort } from '../src/storage/zip-archive.js';
+import type { ZipTaskPayload, ZipTaskResult } from '../src/storage/zip-protocol.js';
+
+export function zipRun(payload: ZipTaskPayload): Promise<ZipTaskResult> {
+  return writeZipToPort(payload);
+}
