@@ -1,0 +1,216 @@
+/**
+ * Each virtual device is a real tty: `socat -b 4096 PTY,rawer,link=<path> STDIO` creates a
+ * pseudo-terminal (raw, no echo) with a stable symlink, and its stdin/stdout pipes carry
+ * the bytes to and from the device link. A host opens the symlink with serialport exactly
+ * like hardware.
+ *
+ * - unplug: socat is killed, the symlink disappears, the host sees a hang-up.
+ * - RESET (0xE1, p[0] ≠ 0): the link drops ~25 ms after the reply; socat is killed and,
+ *   like a USB re-enumeration, a new pty appears at the same symlink `reenumerateMs` later.
+ *
+ * `SimPacer` is the one shared timer per process: it advances every device to the
+ * monotonic clock. Devices schedule their frames at absolute times (t0 + k·interval), so
+ * late wake-ups are caught up exactly and nothing drifts; injected stalls are not caught up
+ * because the device rebases its schedule.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { lstat, readlink, unlink } from 'node:fs/promises';
+import type { VirtualPotentiostat } from './device.js';
+import type { DeviceLink } from './link.js';
+
+export interface PtyEndpointOptions {
+  /** Symlink path of the tty, e.g. /tmp/sim/ttyBEEP1. */
+  path: string;
+  link: DeviceLink;
+  /** socat executable. Default 'socat'. */
+  socatPath?: string;
+  /** Delay between the drop after RESET and the new pty (ms). Default 300. */
+  reenumerateMs?: number;
+  /** How long to wait for socat to create the pty (ms). Default 5000. */
+  readyTimeoutMs?: number;
+  /** Called on state changes and unexpected socat exits (for logs). */
+  onEvent?: (event: PtyEvent) => void;
+}
+
+export type PtyEvent =
+  | { type: 'up'; path: string; pty: string }
+  | { type: 'down'; path: string; reason: 'unplug' | 'reset' | 'bootloader' | 'close' }
+  | { type: 'error'; path: string; error: Error };
+
+const SOCAT_KILL_GRACE_MS = 1000;
+const READY_POLL_MS = 5;
+
+export class PtyEndpoint {
+  readonly path: string;
+  private readonly link: DeviceLink;
+  private readonly socatPath: string;
+  private readonly reenumerateMs: number;
+  private readonly readyTimeoutMs: number;
+  private readonly onEvent: (event: PtyEvent) => void;
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private closed = false;
+  private reenumerateTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Settles when the current start/stop transition is done. */
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(options: PtyEndpointOptions) {
+    this.path = options.path;
+    this.link = options.link;
+    this.socatPath = options.socatPath ?? 'socat';
+    this.reenumerateMs = options.reenumerateMs ?? 300;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+    this.onEvent = options.onEvent ?? (() => undefined);
+    this.link.on('disconnect', (reason) => {
+      this.transition = this.transition.then(() => this.killSocat()).then(() => {
+        this.onEvent({ type: 'down', path: this.path, reason });
+        if (reason === 'reset' && !this.closed) {
+          this.reenumerateTimer = setTimeout(() => {
+            this.reenumerateTimer = null;
+            if (!this.closed) this.transition = this.transition.then(() => this.spawnSocat()).catch((error: Error) => this.onEvent({ type: 'error', path: this.path, error }));
+          }, this.reenumerateMs);
+        }
+      });
+    });
+  }
+
+  /** True while a pty exists for this device. */
+  get isUp(): boolean {
+    return this.child !== null;
+  }
+
+  /** Creates the pty and resolves once the symlink exists. */
+  start(): Promise<void> {
+    const run = this.transition.then(() => this.spawnSocat());
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when the pty is up again (after a RESET), or rejects after `timeoutMs`. */
+  async waitUntilUp(timeoutMs = 5000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.isUp || this.reenumerateTimer !== null) {
+      if (performance.now() > deadline) throw new Error(`${this.path} did not come back within ${timeoutMs} ms`);
+      await delay(10);
+      await this.transition;
+    }
+  }
+
+  /** Removes the pty for good (simulator shutdown). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reenumerateTimer) clearTimeout(this.reenumerateTimer);
+    this.reenumerateTimer = null;
+    this.link.close();
+    this.transition = this.transition.then(() => this.killSocat());
+    await this.transition;
+  }
+
+  private async spawnSocat(): Promise<void> {
+    if (this.closed || this.child) return;
+    await removeStaleSymlink(this.path);
+    const child = spawn(this.socatPath, ['-b', '4096', `PTY,rawer,link=${this.path}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => {
+      stderr = (stderr + s).slice(-2000);
+    });
+    child.stdin.on('error', () => undefined); // EPIPE after socat died; the exit handler reports it
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (this.child === child) this.link.receive(chunk);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let up = false;
+    child.once('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = null;
+      if (!up) return; // startup failure: reported by the wait loop below
+      // socat died without us asking: the port is gone.
+      this.onEvent({ type: 'error', path: this.path, error: new Error(`socat for ${this.path} exited (code ${code}, signal ${signal}): ${stderr.trim()}`) });
+      if (!this.closed) this.link.unplug();
+    });
+    const spawnError = new Promise<never>((_, reject) =>
+      child.once('error', (error) => {
+        if (this.child === child) this.child = null;
+        reject(error);
+      }),
+    );
+    spawnError.catch(() => undefined);
+
+    const deadline = performance.now() + this.readyTimeoutMs;
+    let pty: string | null = null;
+    while (pty === null) {
+      pty = await readlink(this.path).catch(() => null);
+      if (pty !== null) break;
+      if (this.child !== child) throw new Error(`socat for ${this.path} exited before the pty appeared: ${stderr.trim()}`);
+      if (performance.now() > deadline) {
+        await this.killSocat();
+        throw new Error(`socat did not create ${this.path} within ${this.readyTimeoutMs} ms: ${stderr.trim()}`);
+      }
+      await Promise.race([delay(READY_POLL_MS), spawnError, exited]);
+    }
+    this.link.connect((bytes) => {
+      if (this.child === child) child.stdin.write(bytes);
+    });
+    up = true;
+    this.onEvent({ type: 'up', path: this.path, pty });
+  }
+
+  private async killSocat(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), SOCAT_KILL_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    await removeStaleSymlink(this.path);
+  }
+}
+
+/** One shared timer that advances every registered device to the monotonic clock. */
+export class SimPacer {
+  private readonly devices = new Set<VirtualPotentiostat>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly periodMs = 2,
+    private readonly nowUs: () => number = () => performance.now() * 1000,
+  ) {}
+
+  add(device: VirtualPotentiostat): void {
+    this.devices.add(device);
+  }
+
+  remove(device: VirtualPotentiostat): void {
+    this.devices.delete(device);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.advanceAll(), this.periodMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Advances every device to now; returns the time used (µs). */
+  advanceAll(): number {
+    const t = this.nowUs();
+    for (const d of this.devices) d.advanceTo(t);
+    return this.nowUs() - t;
+  }
+}
+
+async function removeStaleSymlink(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => null);
+  if (st?.isSymbolicLink()) await unlink(path).catch(() => undefined);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
