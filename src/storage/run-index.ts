@@ -49,6 +49,19 @@ export function parseRunIndex(text: string): Map<string, string> {
   return out;
 }
 
+/** Absolute directory of an index value (relative to RUNS_ROOT with `/`, or absolute). */
+export function indexPathToDir(runsRoot: string, stored: string): string {
+  return isAbsolute(stored) ? stored : join(resolve(runsRoot), ...stored.split('/'));
+}
+
+/**
+ * Legacy fallback `RUNS_ROOT/<run_id>` (rest-api 6.4 step 3), or `null` for a run_id that does not
+ * match {@link RUN_ID_PATTERN} (`..`, `a/b`, empty, ...), which is never joined onto a path.
+ */
+export function legacyRunDir(runsRoot: string, runId: string): string | null {
+  return isValidRunId(runId) ? join(resolve(runsRoot), runId) : null;
+}
+
 export interface RunIndexOptions {
   logger?: Pick<Logger, 'warn' | 'debug'>;
 }
@@ -105,7 +118,7 @@ export class RunIndex {
   }
 
   #toAbsolute(stored: string): string {
-    return isAbsolute(stored) ? stored : join(this.runsRoot, ...stored.split('/'));
+    return indexPathToDir(this.runsRoot, stored);
   }
 
   /** True when the run_id is in the index (directory present or not): such an id is taken. */
@@ -178,8 +191,8 @@ export class RunIndex {
         return dir;
       }
     }
-    const legacy = join(this.runsRoot, runId);
-    return (await isDirectory(legacy)) ? legacy : null;
+    const legacy = legacyRunDir(this.runsRoot, runId);
+    return legacy !== null && (await isDirectory(legacy)) ? legacy : null;
   }
 
   /** Resolves when every change made so far is on disk (rejects if the last write failed). */
