@@ -104,13 +104,13 @@ export const Command = {
 } as const;
 export type CommandValue = (typeof Command)[keyof typeof Command];
 
-/** Effective TIA gain in ohms per index as the firmware stores it (float32); 4 and 5 clamp to 3. */
-export const TIA_GAIN_OHMS: readonly number[] = [
-  Math.fround(999.9),
-  Math.fround(9990.01),
-  Math.fround(99009.9),
-  Math.fround(909090.9),
-];
+/**
+ * Effective TIA gain in ohms per index as the firmware stores it (float32): the switched
+ * resistor in parallel with the fixed 10 MΩ, i.e. bit patterns 0x4479F99A, 0x461C180A,
+ * 0x47C160F3, 0x495DF22F (beep-protocol.md 5.3; fround(909090.9) would be one ulp low).
+ * 4 and 5 clamp to 3.
+ */
+export const TIA_GAIN_OHMS: readonly number[] = [1e3, 1e4, 1e5, 1e6].map((r) => Math.fround(1 / (1 / r + 1 / 1e7)));
 /** Indices the command accepts (4, 5 are clamped to 3); > 5 is ILLEGAL_DATA_VALUE. */
 export const TIA_GAIN_INDEX_MAX_ACCEPTED = 5;
 /** Indices a host should send: only these take distinct effect. */
