@@ -3,8 +3,12 @@
  * launched lazily by the first render and reused; the logic lives in `src/plots/`.
  */
 import { ChromiumSession } from '../src/plots/chromium-session.js';
+import { applyPoolThreadPriority } from '../src/pool/thread-priority.js';
 import { renderPlotFiles } from '../src/plots/render-plot.js';
 import type { RenderTaskPayload, RenderTaskResult } from '../src/plots/types.js';
+
+// Lower this thread's priority first: the Chromium it launches inherits it.
+applyPoolThreadPriority();
 
 const session = new ChromiumSession();
 

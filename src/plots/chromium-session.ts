@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { buildPageHtml } from './page-script.js';
-import type { PageSpec } from './page-spec.js';
+import { encodePageSpecForTransfer, type PageSpec } from './page-spec.js';
 
 /** Chromium is not at the configured path. */
 export class ChromiumMissingError extends Error {
@@ -123,11 +123,12 @@ export class ChromiumSession {
     await page.evaluate(async (s: PageSpec) => {
       const w = window as unknown as { __beepboxRender: (spec: PageSpec) => Promise<unknown> };
       await w.__beepboxRender(s);
-    }, spec);
+    }, encodePageSpecForTransfer(spec));
     return await page.screenshot({
       type: 'png',
       clip: { x: 0, y: 0, width: spec.widthPx, height: spec.heightPx },
       captureBeyondViewport: false,
+      optimizeForSpeed: true,
     });
   }
 

@@ -73,16 +73,20 @@ function parseFloatSlow(buf: Uint8Array, start: number, end: number): number {
   return Number.isNaN(v) ? NaN : v;
 }
 
+/** Where the last `scanFloat` stopped (module state avoids allocating a result object per field). */
+let scanEnd = 0;
+
 /**
- * Parses a decimal float in `buf[start, end)` (Python repr or plain decimal notation).
+ * Reads a decimal float (`-12.5`, `0.0018000000000000002`, `9.999999974752427e-07`) starting at
+ * `start` and stops at the first byte that cannot continue it (or at `limit`); the stop position
+ * is left in `scanEnd`. Returns NaN (with `scanEnd === start`) when there is no digit.
  * Up to 17 significant digits are accumulated exactly in a double, so the result is within
- * one or two ulp of `Number(text)`, which is far below anything a plot can show.
+ * one or two ulp of `Number(text)`, far below anything a plot can show.
  */
-export function parseAsciiFloat(buf: Uint8Array, start: number, end: number): number {
+function scanFloat(buf: Uint8Array, start: number, limit: number): number {
   let i = start;
-  if (i >= end) return NaN;
   let neg = false;
-  let c = buf[i]!;
+  let c = i < limit ? buf[i]! : 0;
   if (c === 45) {
     neg = true;
     i++;
@@ -93,7 +97,7 @@ export function parseAsciiFloat(buf: Uint8Array, start: number, end: number): nu
   let sig = 0;
   let exp10 = 0;
   let digits = 0;
-  while (i < end) {
+  while (i < limit) {
     const d = buf[i]! - 48;
     if (d < 0 || d > 9) break;
     if (sig < 17) {
@@ -105,9 +109,9 @@ export function parseAsciiFloat(buf: Uint8Array, start: number, end: number): nu
     digits++;
     i++;
   }
-  if (i < end && buf[i] === 46) {
+  if (i < limit && buf[i] === 46) {
     i++;
-    while (i < end) {
+    while (i < limit) {
       const d = buf[i]! - 48;
       if (d < 0 || d > 9) break;
       if (sig < 17) {
@@ -119,35 +123,49 @@ export function parseAsciiFloat(buf: Uint8Array, start: number, end: number): nu
       i++;
     }
   }
-  if (digits === 0) return parseFloatSlow(buf, start, end);
-  if (i < end && (buf[i] === 101 || buf[i] === 69)) {
-    i++;
+  if (digits === 0) {
+    scanEnd = start;
+    return NaN;
+  }
+  if (i < limit && (buf[i] === 101 || buf[i] === 69)) {
+    let k = i + 1;
     let eneg = false;
-    if (buf[i] === 45) {
+    if (buf[k] === 45) {
       eneg = true;
-      i++;
-    } else if (buf[i] === 43) {
-      i++;
+      k++;
+    } else if (buf[k] === 43) {
+      k++;
     }
     let ev = 0;
     let edigits = 0;
-    while (i < end) {
-      const d = buf[i]! - 48;
+    while (k < limit) {
+      const d = buf[k]! - 48;
       if (d < 0 || d > 9) break;
       ev = ev * 10 + d;
       edigits++;
-      i++;
+      k++;
     }
-    if (edigits === 0) return parseFloatSlow(buf, start, end);
-    exp10 += eneg ? -ev : ev;
+    if (edigits > 0) {
+      i = k;
+      exp10 += eneg ? -ev : ev;
+    }
   }
-  if (i !== end) return parseFloatSlow(buf, start, end);
+  scanEnd = i;
   let v: number;
   if (mant === 0) v = 0;
   else if (exp10 === 0) v = mant;
-  else if (exp10 < 0) v = exp10 >= -22 ? mant / POW10[-exp10]! : exp10 >= -300 ? mant / 1e22 / 10 ** (-exp10 - 22) : parseFloatSlow(buf, start, end);
+  else if (exp10 < 0) v = exp10 >= -22 ? mant / POW10[-exp10]! : exp10 >= -300 ? mant / 1e22 / 10 ** (-exp10 - 22) : Number(latin1.decode(buf.subarray(start, i)));
   else v = exp10 <= 22 ? mant * POW10[exp10]! : mant * 10 ** exp10;
   return neg ? -v : v;
+}
+
+/**
+ * Parses a decimal float in `buf[start, end)` (Python repr or plain decimal notation, plus
+ * `nan`, `inf`, `-inf`); NaN for anything else.
+ */
+export function parseAsciiFloat(buf: Uint8Array, start: number, end: number): number {
+  const v = scanFloat(buf, start, end);
+  return scanEnd === end && end > start ? v : parseFloatSlow(buf, start, end);
 }
 
 /** Creates a push parser that extracts the requested columns into Float64Array blocks. */
@@ -224,18 +242,36 @@ export function createCsvColumnParser(options: CsvColumnParserOptions): CsvColum
       let fs = i;
       let lineDone = false;
       while (!lineDone) {
-        // Find the end of this field.
-        let j = fs;
-        let c = 0;
-        while (j < end) {
-          c = buf[j]!;
-          if (c === COMMA || c === NL || c === CR) break;
-          j++;
-        }
-        if (j >= end) c = NL;
-        if (field < nFields) {
-          const k = map[field]!;
-          if (k >= 0) columns[k]![row] = parseAsciiFloat(buf, fs, j);
+        let j: number;
+        let c: number;
+        const k = field < nFields ? map[field]! : -1;
+        if (k >= 0) {
+          // Wanted: parse while scanning; the number must end at a delimiter.
+          let v = scanFloat(buf, fs, end);
+          j = scanEnd;
+          c = j < end ? buf[j]! : NL;
+          if (!(c === COMMA || c === NL || c === CR) || j === fs) {
+            while (j < end) {
+              c = buf[j]!;
+              if (c === COMMA || c === NL || c === CR) break;
+              j++;
+            }
+            if (j >= end) c = NL;
+            v = parseFloatSlow(buf, fs, j);
+          }
+          columns[k]![row] = v;
+        } else {
+          // Not wanted: skip to the delimiter.
+          j = fs;
+          c = NL;
+          while (j < end) {
+            const b = buf[j]!;
+            if (b === COMMA || b === NL || b === CR) {
+              c = b;
+              break;
+            }
+            j++;
+          }
         }
         if (c === COMMA) {
           field++;

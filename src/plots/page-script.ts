@@ -4,7 +4,7 @@
  * module scope other than each other (they become globals of the page) and the `uPlot` global.
  * `formatAxisTicks` and `formatLogTicks` are plain functions and are unit-tested in Node.
  */
-import type { ChartSpec, PageSpec } from './page-spec.js';
+import { dequantize, type ChartSpec, type PageSpec } from './page-spec.js';
 
 /**
  * Tick labels for a linear axis. Plain decimals while the values are readable; otherwise one
@@ -89,6 +89,13 @@ export function installPlotRenderer(): void {
   const FONT = "12px 'DejaVu Sans', 'Liberation Sans', sans-serif";
   const LABEL_FONT = "bold 13px 'DejaVu Sans', 'Liberation Sans', sans-serif";
 
+  function decodeUint16(b64: string): Uint16Array {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Uint16Array(bytes.buffer);
+  }
+
   function linePaths(u: any, si: number): any {
     const s = u.series[si];
     const d = u.data[si];
@@ -155,7 +162,7 @@ export function installPlotRenderer(): void {
       pxAlign: 0,
       cursor: { show: false, drag: { x: false, y: false } },
       select: { show: false },
-      legend: { show: chart.legend, live: false },
+      legend: { show: false },
       scales: { x: scale(chart.xScale), y: scale(chart.yScale) },
       axes: [
         {
@@ -192,8 +199,6 @@ export function installPlotRenderer(): void {
         ...chart.series.map((s) => ({
           label: s.label,
           stroke: s.color,
-          // Only colours the legend marker: linePaths returns no fill path.
-          fill: s.color,
           width: s.width,
           facets: [
             { scale: 'x', auto: false },
@@ -266,18 +271,40 @@ export function installPlotRenderer(): void {
       box.className = 'chart';
       box.style.paddingLeft = padX + 'px';
       root.appendChild(box);
-      const h = Math.floor((avail * chart.weight) / totalWeight);
-      const u = makeChart(spec, chart, chartWidth, h, box);
+      const host = document.createElement('div');
+      box.appendChild(host);
+      let h = Math.floor((avail * chart.weight) / totalWeight);
       if (chart.legend) {
-        const legendEl = u.root.querySelector('.u-legend') as HTMLElement | null;
-        const lh = legendEl ? Math.ceil(legendEl.getBoundingClientRect().height) : 0;
-        if (lh > 0) u.setSize({ width: chartWidth, height: Math.max(80, h - lh) });
+        // Legend below the axes, as one wrapped row; measured first so the chart is drawn once.
+        const legend = document.createElement('div');
+        legend.className = 'legend';
+        for (const s of chart.series) {
+          const item = document.createElement('span');
+          item.className = 'item';
+          const sw = document.createElement('span');
+          sw.className = 'swatch';
+          sw.style.background = s.color;
+          item.appendChild(sw);
+          item.appendChild(document.createTextNode(s.label));
+          legend.appendChild(item);
+        }
+        box.appendChild(legend);
+        h = Math.max(80, h - Math.ceil(legend.getBoundingClientRect().height));
       }
+      // Series arrive as base64 16-bit positions within the axis ranges (encodePageSpecForTransfer).
+      for (const s of chart.series as (ChartSpec['series'][number] & { xq?: string; yq?: string })[]) {
+        if (s.xq !== undefined) s.xs = dequantize(decodeUint16(s.xq), chart.xScale);
+        if (s.yq !== undefined) s.ys = dequantize(decodeUint16(s.yq), chart.yScale);
+      }
+      const u = makeChart(spec, chart, chartWidth, h, host);
       if (chart.equalAspect) applyEqualAspect(u, chart);
       w.__beepboxCharts.push(u);
       for (const s of chart.series) points += s.xs.length;
     }
-    await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+    // uPlot draws in a queued microtask; let those run. (A timer would do too, but timers in a
+    // headless background page fire late: 50–200 ms.) The screenshot then forces a frame.
+    for (let k = 0; k < 3; k++) await Promise.resolve();
+    for (const u of w.__beepboxCharts) if (u.status !== 1) throw new Error('uPlot did not finish drawing');
     return { ok: true as const, points };
   };
 }
@@ -291,14 +318,13 @@ html, body { margin: 0; padding: 0; background: #fff; }
 .hdr .heading { font-size: 17px; font-weight: bold; }
 .hdr .sub { font-size: 12px; color: #333; margin-top: 2px; }
 .uplot { font-family: 'DejaVu Sans', 'Liberation Sans', sans-serif; width: auto; }
-.u-legend { font-size: 12px; }
-.u-legend .u-marker { width: 1.6em; height: 0.35em; }
-.u-inline tr { margin-right: 10px; }
-.u-series > * { padding: 2px; }
+.legend { text-align: center; font-size: 12px; font-weight: bold; padding: 2px 0 0 0; line-height: 20px; }
+.legend .item { display: inline-block; margin: 0 9px; white-space: nowrap; }
+.legend .swatch { display: inline-block; width: 22px; height: 3px; margin-right: 6px; vertical-align: middle; }
 `;
   // Closing tags inside the scripts would end the <script> element early.
   const safe = (js: string) => js.replace(/<\/script/gi, '<\\/script');
-  const helpers = [formatAxisTicks.toString(), computeLogSplits.toString(), formatLogTicks.toString(), `(${installPlotRenderer.toString()})();`].join('\n');
+  const helpers = [formatAxisTicks.toString(), computeLogSplits.toString(), formatLogTicks.toString(), dequantize.toString(), `(${installPlotRenderer.toString()})();`].join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><style>${uplotCss}</style><style>${css}</style>
 <script>${safe(uplotJs)}</script></head><body><div id="root"></div><script>${safe(helpers)}</script></body></html>`;
 }

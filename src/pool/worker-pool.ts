@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.js';
+import type { PoolWorkerData } from './thread-priority.js';
 
 /**
  * One piscina pool for all heavy off-loop work (plots, zips). Task files live in `workers/`
@@ -27,6 +28,11 @@ export interface WorkerPoolOptions {
   maxQueue?: number;
   /** Folder holding the compiled task files (default `dist/workers/`, next to this module's tree). */
   workersDir?: URL;
+  /**
+   * Nice value for pool threads, applied by task files through `applyPoolThreadPriority()`
+   * (default 10): renders and zips yield the CPU to the supervisor and the slot workers.
+   */
+  threadNice?: number;
 }
 
 export interface PoolRunOptions {
@@ -71,7 +77,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   }
   const log = logger.child({ component: 'pool' });
   const workersDir = options.workersDir ?? new URL('../../workers/', import.meta.url);
+  const threadNice = options.threadNice ?? 10;
+  if (!(Number.isInteger(threadNice) && threadNice >= 0 && threadNice <= 19)) throw new ValidationError('threadNice', 'must be an integer 0..19');
+  const workerData: PoolWorkerData = { threadNice };
   const piscina = new Piscina({
+    workerData,
     minThreads: 0,
     maxThreads: size,
     idleTimeout: idleTimeoutMs,

@@ -4,7 +4,7 @@ import { buildPageSpecs, formatCycleLabel, isPlotDataEmpty, padLogRange, padRang
 import { createPlotDataCollector, MAX_CYCLE_SERIES, type PlotData } from '../../../src/plots/collect-plot-data.js';
 import { createCsvColumnParser } from '../../../src/plots/csv-columns.js';
 import { computeLogSplits, formatAxisTicks, formatLogTicks } from '../../../src/plots/page-script.js';
-import { TAB10 } from '../../../src/plots/page-spec.js';
+import { TAB10, dequantize, encodePageSpecForTransfer, type PageSpec } from '../../../src/plots/page-spec.js';
 import { deriveBodePngPath, describePlotHeading, plotKindForMode, resolveSpectrumCsvPath } from '../../../src/plots/plot-kind.js';
 import type { PlotKind } from '../../../src/plots/types.js';
 
@@ -195,5 +195,42 @@ describe('page specs', () => {
     assert.ok(lr.log && lr.min < 10 && lr.min > 5 && lr.max > 1000 && lr.max < 2000);
     assert.equal(formatCycleLabel(1), 'Cycle 1');
     assert.equal(formatCycleLabel(1.6), 'Cycle 1.6');
+  });
+});
+
+describe('transfer encoding', () => {
+  test('16-bit positions come back within 1/65535 of the axis range (linear and log)', () => {
+    const xs = Array.from({ length: 1000 }, (_, i) => -0.5 + i / 999);
+    const ys = xs.map((x) => 1e-5 * Math.sin(10 * x));
+    const fs = Array.from({ length: 50 }, (_, i) => 10 ** (i / 10));
+    const spec: PageSpec = {
+      widthPx: 800,
+      heightPx: 600,
+      heading: 'h',
+      subtitle: 's',
+      yAxisSizePx: 64,
+      charts: [
+        { weight: 1, xLabel: 'x', yLabel: 'y', yColor: null, xTickLabels: true, xScale: padRange(-0.5, 0.5), yScale: padRange(-1e-5, 1e-5), equalAspect: false, legend: false, series: [{ label: 'a', color: '#000', xs, ys, width: 1, markers: false }] },
+        { weight: 1, xLabel: 'f', yLabel: 'z', yColor: null, xTickLabels: true, xScale: padLogRange(1, 1e5), yScale: padLogRange(1, 1e5), equalAspect: false, legend: false, series: [{ label: 'b', color: '#000', xs: fs, ys: fs, width: 1, markers: true }] },
+      ],
+    };
+    const wire = encodePageSpecForTransfer(spec);
+    assert.ok(JSON.stringify(wire).length < JSON.stringify(spec).length / 4, 'much smaller on the wire');
+    wire.charts.forEach((chart, c) => {
+      const s = chart.series[0] as unknown as { xq: string; yq: string };
+      const decode = (b64: string) => new Uint16Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer);
+      const backX = dequantize(decode(s.xq), chart.xScale);
+      const backY = dequantize(decode(s.yq), chart.yScale);
+      const orig = spec.charts[c]!.series[0]!;
+      const tol = (sc: { min: number; max: number; log: boolean }) => (sc.log ? (Math.log10(sc.max) - Math.log10(sc.min)) / 65535 : (sc.max - sc.min) / 65535);
+      orig.xs.forEach((v, i) => {
+        const err = chart.xScale.log ? Math.abs(Math.log10(backX[i]!) - Math.log10(v)) : Math.abs(backX[i]! - v);
+        assert.ok(err <= tol(chart.xScale), `x[${i}] ${v} → ${backX[i]}`);
+      });
+      orig.ys.forEach((v, i) => {
+        const err = chart.yScale.log ? Math.abs(Math.log10(backY[i]!) - Math.log10(v)) : Math.abs(backY[i]! - v);
+        assert.ok(err <= tol(chart.yScale), `y[${i}] ${v} → ${backY[i]}`);
+      });
+    });
   });
 });

@@ -1,0 +1,27 @@
+import { setPriority } from 'node:os';
+import { isMainThread, workerData } from 'node:worker_threads';
+
+/** What the pool passes to every thread in `workerData`. */
+export interface PoolWorkerData {
+  /** Nice value for pool threads (0 = unchanged, 1..19 = lower priority). */
+  threadNice: number;
+}
+
+/**
+ * Lowers the calling thread's CPU priority to the pool's `threadNice`. On Linux nice values
+ * belong to threads, not processes, so only this pool thread (and any process it spawns, such
+ * as Chromium, which inherits it) yields to the supervisor and the slot workers; the rest of
+ * the daemon keeps its priority. Call once at the top of a task file. Returns the value applied,
+ * or null when nothing was changed (main thread, no setting, or the OS refused).
+ */
+export function applyPoolThreadPriority(data: unknown = workerData): number | null {
+  if (isMainThread) return null;
+  const nice = (data as Partial<PoolWorkerData> | null | undefined)?.threadNice;
+  if (typeof nice !== 'number' || !Number.isInteger(nice) || nice <= 0 || nice > 19) return null;
+  try {
+    setPriority(nice);
+    return nice;
+  } catch {
+    return null;
+  }
+}
