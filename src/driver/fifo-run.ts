@@ -293,10 +293,11 @@ class FifoRun {
         }
       }
       this.blocks.maybeFlush();
-      if (got === true || wrote) continue;
+      // Sleep until a full chunk should be pending; a BUSY read only costs a transaction.
       now = clock.nowMs();
       const missing = readSize - this.pendingEstimate(now);
-      await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000)));
+      if (missing <= 0 && (got === true || wrote)) continue;
+      await sleep(Math.max(1, Math.min(20, (Math.max(missing, 1) * this.intervalUs) / 1000)));
     }
   }
 
@@ -312,6 +313,8 @@ class FifoRun {
       this.throwIfAborted();
       if ((await this.read(MAX_ADC_READ_PAIRS)) === true) {
         this.blocks.maybeFlush();
+        const missing = MAX_ADC_READ_PAIRS - this.pendingEstimate(clock.nowMs());
+        if (missing > 0) await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000)));
         continue;
       }
       const st = await this.device.readStatus();
