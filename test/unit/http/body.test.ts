@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { describe, test } from 'node:test';
+import { ApiError } from '../../../src/api-error.js';
+import { MAX_JSON_BODY_BYTES, parseJsonBody, readRawBody } from '../../../src/http/body.js';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe('parseJsonBody', () => {
+  test('JSON of any type, with or without BOM', () => {
+    assert.deepEqual(parseJsonBody(bytes('{"a":1}')), { kind: 'json', value: { a: 1 } });
+    assert.deepEqual(parseJsonBody(bytes('[1]')), { kind: 'json', value: [1] });
+    assert.deepEqual(parseJsonBody(bytes('"s"')), { kind: 'json', value: 's' });
+    assert.deepEqual(parseJsonBody(bytes('null')), { kind: 'json', value: null });
+    assert.deepEqual(parseJsonBody(bytes('\uFEFF{"a":1}')), { kind: 'json', value: { a: 1 } });
+  });
+
+  test('empty or whitespace = absent; malformed or invalid UTF-8 = invalid', () => {
+    assert.deepEqual(parseJsonBody(bytes('')), { kind: 'absent' });
+    assert.deepEqual(parseJsonBody(bytes(' \r\n\t')), { kind: 'absent' });
+    assert.deepEqual(parseJsonBody(bytes('{"a":')), { kind: 'invalid' });
+    assert.deepEqual(parseJsonBody(bytes("{'a':1}")), { kind: 'invalid' });
+    assert.deepEqual(parseJsonBody(new Uint8Array([0x7b, 0xff, 0x7d])), { kind: 'invalid' });
+  });
+});
+
+function fakeRequest(chunks: Buffer[], headers: Record<string, string> = {}): IncomingMessage {
+  return Object.assign(Readable.from(chunks), { headers }) as unknown as IncomingMessage;
+}
+
+describe('readRawBody', () => {
+  test('concatenates chunks up to the limit', async () => {
+    const raw = await readRawBody(fakeRequest([Buffer.from('{"a"'), Buffer.from(':1}')]));
+    assert.equal(raw.toString(), '{"a":1}');
+    const exact = await readRawBody(fakeRequest([Buffer.alloc(MAX_JSON_BODY_BYTES)]));
+    assert.equal(exact.length, MAX_JSON_BODY_BYTES);
+  });
+
+  test('413 request.too_large by declared length or by bytes received', async () => {
+    const isTooLarge = (err: unknown): boolean => err instanceof ApiError && err.code === 'request.too_large';
+    await assert.rejects(readRawBody(fakeRequest([], { 'content-length': String(MAX_JSON_BODY_BYTES + 1) })), isTooLarge);
+    await assert.rejects(readRawBody(fakeRequest([Buffer.alloc(MAX_JSON_BODY_BYTES), Buffer.alloc(1)])), isTooLarge);
+    await assert.rejects(readRawBody(fakeRequest([Buffer.alloc(10)]), 5), isTooLarge);
+  });
+});

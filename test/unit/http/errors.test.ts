@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { ApiError } from '../../../src/api-error.js';
+import { DaemonError } from '../../../src/errors.js';
+import { NasError } from '../../../src/nas/errors.js';
+import { ERROR_TABLE, buildErrorEnvelope, httpErrors, isContractCode, mapErrorToResponse, statusOfCode } from '../../../src/http/errors.js';
+import { API_SCHEMAS } from '../../../src/http/schemas.js';
+
+/** rest-api.md 1.6, row by row, plus beepbox's nas.unavailable. */
+const CONTRACT_STATUSES: Record<string, number> = {
+  'auth.invalid_api_key': 401,
+  'http.not_found': 404,
+  'http.method_not_allowed': 405,
+  'request.too_large': 413,
+  'request.validation_error': 422,
+  'internal.error': 500,
+  'devices.scan_failed': 500,
+  'devices.unavailable': 503,
+  'devices.busy': 409,
+  'modes.not_found': 404,
+  'jobs.invalid_request': 422,
+  'jobs.invalid_params': 422,
+  'storage.exists': 409,
+  'jobs.invalid_devices': 400,
+  'jobs.run_id_conflict': 409,
+  'jobs.slots_busy': 409,
+  'storage.invalid_name': 400,
+  'jobs.not_found': 404,
+  'jobs.missing_run_ids': 400,
+  'jobs.run_ids_unknown': 404,
+  'runs.not_found': 404,
+  'runs.file_not_found': 404,
+  'nas.invalid_config': 400,
+  'nas.not_configured': 409,
+  'nas.unsupported_platform': 501,
+  'nas.unavailable': 503,
+};
+
+describe('error table', () => {
+  test('every contract code maps to the contract status, and nothing else is in the table', () => {
+    for (const [code, status] of Object.entries(CONTRACT_STATUSES)) assert.equal(statusOfCode(code), status, code);
+    assert.deepEqual(Object.keys(ERROR_TABLE).sort(), Object.keys(CONTRACT_STATUSES).sort());
+  });
+
+  test('the retired modes.parameter_error and unknown codes are not contract codes (→ 500)', () => {
+    assert.equal(isContractCode('modes.parameter_error'), false);
+    assert.equal(statusOfCode('modes.parameter_error'), 500);
+    assert.equal(isContractCode('DEVICE_TIMEOUT'), false);
+    assert.equal(isContractCode(undefined), false);
+    assert.equal(isContractCode('toString'), false, 'no prototype keys');
+  });
+});
+
+describe('envelope', () => {
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+  const validateEnvelope = ajv.compile(API_SCHEMAS.ErrorEnvelope.schema);
+  const validateIssue = ajv.compile(API_SCHEMAS.ValidationIssue.schema);
+
+  test('top-level triple plus detail object repeating it; no errors key unless given', () => {
+    const env = buildErrorEnvelope('jobs.not_found', 'Unknown run_id', 'Check the run_id or fetch the job list.');
+    assert.deepEqual(env, {
+      code: 'jobs.not_found',
+      message: 'Unknown run_id',
+      hint: 'Check the run_id or fetch the job list.',
+      detail: { code: 'jobs.not_found', message: 'Unknown run_id', hint: 'Check the run_id or fetch the job list.' },
+    });
+    assert.equal(validateEnvelope(env), true);
+    assert.equal('errors' in env, false);
+    assert.notEqual(env.detail, env as unknown, 'detail is a separate object');
+  });
+
+  test('validation envelope carries errors[] of the issue shape', () => {
+    const env = buildErrorEnvelope('request.validation_error', 'Request validation failed', 'Please check request payload and fields.', [
+      { loc: ['body', 'devices', 0], msg: 'Input should be a valid string', type: 'string_type' },
+    ]);
+    assert.equal(validateEnvelope(env), true);
+    for (const issue of env.errors ?? []) assert.equal(validateIssue(issue), true);
+  });
+
+  test('a plain-string detail is rejected by the envelope schema', () => {
+    assert.equal(validateEnvelope({ code: 'x', message: 'y', hint: '', detail: 'Run not found' }), false);
+  });
+});
+
+describe('mapErrorToResponse', () => {
+  test('ApiError keeps code, message, hint and errors', () => {
+    const issues = [{ mode: 'CV', field: 'scan_rate', code: 'must_be_positive', message: 'Value must be greater than zero.' }];
+    const mapped = mapErrorToResponse(new ApiError('jobs.invalid_params', 'Invalid parameters for CV', 'fix it', { errors: issues }));
+    assert.equal(mapped.status, 422);
+    assert.equal(mapped.unexpected, false);
+    assert.deepEqual(mapped.body, { ...buildErrorEnvelope('jobs.invalid_params', 'Invalid parameters for CV', 'fix it'), errors: issues });
+  });
+
+  test('an empty hint is replaced by the table default', () => {
+    const mapped = mapErrorToResponse(new ApiError('runs.not_found', 'Run not found'));
+    assert.equal(mapped.body.hint, 'Check the run_id or list existing runs.');
+    assert.equal(mapped.body.detail.hint, mapped.body.hint);
+  });
+
+  test('DaemonError subclasses with contract codes (NAS) map by code', () => {
+    const mapped = mapErrorToResponse(new NasError('nas.not_configured', 'NAS is not configured'));
+    assert.equal(mapped.status, 409);
+    assert.equal(mapped.body.code, 'nas.not_configured');
+    assert.equal(mapped.body.hint, 'Configure it via POST /nas/setup.');
+    assert.equal(mapErrorToResponse(new NasError('nas.unsupported_platform', 'NAS/SMB is not supported on this platform')).status, 501);
+  });
+
+  test('anything else → 500 internal.error without message, stack or secrets', () => {
+    const secret = 'password=hunter2';
+    for (const err of [
+      new Error(`ENOENT /opt/box/.smbcredentials_nas ${secret}`),
+      new DaemonError('DEVICE_TIMEOUT', `timeout ${secret}`),
+      new ApiError('modes.parameter_error', `retired ${secret}`),
+      new ApiError('internal.error', `custom ${secret}`),
+      `string thrown ${secret}`,
+      null,
+      { code: 'jobs.not_found', message: 'not an Error instance' },
+    ]) {
+      const mapped = mapErrorToResponse(err);
+      assert.equal(mapped.status, 500);
+      assert.equal(mapped.unexpected, true);
+      assert.deepEqual(mapped.body, buildErrorEnvelope('internal.error', 'Internal server error', ''));
+      assert.ok(!JSON.stringify(mapped.body).includes('hunter2'));
+    }
+  });
+
+  test('405 carries the Allow header; the HTTP layer messages are the contract ones', () => {
+    const mapped = mapErrorToResponse(httpErrors.methodNotAllowed(['HEAD', 'GET', 'POST']));
+    assert.equal(mapped.status, 405);
+    assert.deepEqual(mapped.headers, { Allow: 'HEAD, GET, POST' });
+    assert.equal(mapped.body.message, 'Method not allowed');
+    assert.equal(mapErrorToResponse(httpErrors.notFound()).body.message, 'Not found');
+    assert.equal(mapErrorToResponse(httpErrors.tooLarge()).body.message, 'Request body too large');
+    const unauthorized = mapErrorToResponse(httpErrors.unauthorized());
+    assert.equal(unauthorized.status, 401);
+    assert.equal(unauthorized.body.message, 'Unauthorized');
+    assert.equal(unauthorized.body.hint, 'X-API-Key header is missing or incorrect.');
+    const validation = mapErrorToResponse(httpErrors.validation([]));
+    assert.equal(validation.body.message, 'Request validation failed');
+    assert.equal(validation.body.hint, 'Please check request payload and fields.');
+    assert.deepEqual(validation.body.errors, []);
+    assert.equal(mapErrorToResponse(httpErrors.devicesUnavailable()).body.message, 'No devices registered');
+    assert.equal(mapErrorToResponse(httpErrors.nasUnavailable()).status, 503);
+  });
+});
