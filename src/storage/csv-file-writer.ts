@@ -4,9 +4,10 @@
  * loop writes the queue in few large `writev` calls on one FileHandle (the syscalls run on the
  * libuv thread pool, not on the event loop).
  *
- * Event-loop cost: strings are encoded to UTF-8 in pieces of at most `coalesceBytes`
- * (default 64 KiB, ~30 µs) and no call concatenates the whole queue, so no synchronous step
- * grows with the amount of queued data.
+ * Event-loop cost: a small string is encoded straight into a `coalesceBytes` staging buffer
+ * (default 64 KiB; no intermediate string or Buffer, little garbage), a large one in one
+ * `Buffer.from`; nothing ever concatenates the queue, so no synchronous step grows with the
+ * amount of queued data.
  *
  * Ownership: a Buffer passed to `append` belongs to the writer until it has been written; the
  * caller must not modify it afterwards (small ones are copied, large ones are not).
@@ -52,12 +53,9 @@ export class CsvFileWriter {
   /** Sealed buffers waiting to be written. */
   #queue: Buffer[] = [];
   #queueHead = 0;
-  /** Bytes in `#queue` plus (approximately, one per UTF-16 unit) in the open string/byte stages. */
+  /** Bytes in `#queue` plus the staging buffer. */
   #queuedBytes = 0;
-  /** Pending small strings, joined and encoded at `coalesceBytes`. */
-  #strings: string[] = [];
-  #stringsLength = 0;
-  /** Staging buffer for small Buffers. */
+  /** Staging buffer: small strings are encoded straight into it, small Buffers copied into it. */
   #stage: Buffer | null = null;
   #stageUsed = 0;
 
@@ -94,7 +92,7 @@ export class CsvFileWriter {
     return this.#bytesWritten;
   }
 
-  /** Bytes accepted by `append` so far (strings counted as UTF-8 once encoded, approximately before). */
+  /** Bytes accepted by `append` so far (strings counted as UTF-8). */
   get bytesAppended(): number {
     return this.#bytesAppended;
   }
@@ -133,30 +131,20 @@ export class CsvFileWriter {
     if (typeof chunk === 'string') {
       if (chunk.length === 0) return this.#queuedBytes < this.#highWaterMarkBytes;
       if (chunk.length >= this.#coalesceBytes) {
-        this.#sealStrings();
         this.#sealStage();
         this.#push(Buffer.from(chunk, 'utf8'));
       } else {
-        this.#sealStage();
-        this.#strings.push(chunk);
-        this.#stringsLength += chunk.length;
-        this.#queuedBytes += chunk.length;
-        this.#bytesAppended += chunk.length;
-        if (this.#stringsLength >= this.#coalesceBytes) this.#sealStrings();
+        this.#stageString(chunk);
       }
     } else {
       if (chunk.byteLength === 0) return this.#queuedBytes < this.#highWaterMarkBytes;
-      this.#sealStrings();
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (buf.byteLength >= this.#coalesceBytes / 4) {
         this.#sealStage();
         this.#push(buf);
       } else {
-        if (this.#stage === null || this.#stageUsed + buf.byteLength > this.#stage.byteLength) {
-          this.#sealStage();
-          this.#stage = Buffer.allocUnsafe(this.#coalesceBytes);
-        }
-        buf.copy(this.#stage, this.#stageUsed);
+        const stage = this.#stageWithRoom(buf.byteLength);
+        buf.copy(stage, this.#stageUsed);
         this.#stageUsed += buf.byteLength;
         this.#queuedBytes += buf.byteLength;
         this.#bytesAppended += buf.byteLength;
@@ -178,7 +166,6 @@ export class CsvFileWriter {
 
   /** Writes everything queued so far (no fsync). Rejects if the writer failed. */
   async flush(): Promise<void> {
-    this.#sealStrings();
     this.#sealStage();
     while (this.#writing !== null || (this.#queueHead < this.#queue.length && this.#error === null)) {
       if (this.#writing === null) this.#startWriting();
@@ -217,16 +204,25 @@ export class CsvFileWriter {
     this.#bytesAppended += buf.byteLength;
   }
 
-  #sealStrings(): void {
-    if (this.#strings.length === 0) return;
-    const text = this.#strings.length === 1 ? (this.#strings[0] as string) : this.#strings.join('');
-    const buf = Buffer.from(text, 'utf8');
-    // The stage counted UTF-16 units; correct to the encoded size.
-    this.#queuedBytes += buf.byteLength - this.#stringsLength;
-    this.#bytesAppended += buf.byteLength - this.#stringsLength;
-    this.#strings = [];
-    this.#stringsLength = 0;
-    this.#queue.push(buf);
+  /** The staging buffer, sealed and replaced first if it has less than `bytes` free. */
+  #stageWithRoom(bytes: number): Buffer {
+    if (this.#stage === null || this.#stage.byteLength - this.#stageUsed < bytes) {
+      this.#sealStage();
+      this.#stage = Buffer.allocUnsafe(Math.max(this.#coalesceBytes, bytes));
+    }
+    return this.#stage;
+  }
+
+  /** Encodes a small string straight into the staging buffer (no intermediate string or Buffer). */
+  #stageString(text: string): void {
+    // 3 bytes per UTF-16 unit is the UTF-8 worst case; count exactly only when that does not fit.
+    const free = this.#stage === null ? 0 : this.#stage.byteLength - this.#stageUsed;
+    const need = text.length * 3 <= free ? text.length * 3 : Buffer.byteLength(text, 'utf8');
+    const stage = this.#stageWithRoom(need);
+    const written = stage.write(text, this.#stageUsed, 'utf8');
+    this.#stageUsed += written;
+    this.#queuedBytes += written;
+    this.#bytesAppended += written;
   }
 
   #sealStage(): void {
@@ -243,7 +239,6 @@ export class CsvFileWriter {
     setImmediate(() => {
       this.#scheduled = false;
       if (this.#writing === null && !this.#closed) {
-        this.#sealStrings();
         this.#sealStage();
         this.#startWriting();
       }
@@ -260,8 +255,7 @@ export class CsvFileWriter {
   async #writeLoop(): Promise<void> {
     while (this.#error === null) {
       if (this.#queueHead >= this.#queue.length) {
-        // Pick up what accumulated in the stages while the last batch was being written.
-        this.#sealStrings();
+        // Pick up what accumulated in the staging buffer while the last batch was being written.
         this.#sealStage();
         if (this.#queueHead >= this.#queue.length) break;
       }
@@ -322,8 +316,6 @@ export class CsvFileWriter {
     this.#queuedBytes = 0;
     this.#queue = [];
     this.#queueHead = 0;
-    this.#strings = [];
-    this.#stringsLength = 0;
     this.#stage = null;
     this.#stageUsed = 0;
     this.#wakeDrainWaiters();
