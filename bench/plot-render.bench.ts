@@ -2,7 +2,7 @@
  * Plot rendering through the pool: median render time for CV CSVs of 10 k, 1 M and 10 M points,
  * and the supervisor's event-loop delay (p99) while 8 plots render at once.
  *   npm run bench -- plot-render [--sizes 10000,1000000,10000000] [--repeat 3] [--concurrent 8]
- *                                [--concurrent-size 1000000] [--pool 2] [--kinds cv-cycles,time-series] [--keep DIR]
+ *                                [--concurrent-size 1000000] [--pool 2] [--nice 10] [--kinds cv-cycles,time-series] [--keep DIR]
  * The CSVs are generated once into a temp dir in the DataLogger format (CRLF, Python float text,
  * the six CV columns), using the project's own float formatter. Every render after the warm-up
  * reuses the pool threads' Chromium, so figures exclude browser launch (reported separately).
@@ -101,6 +101,7 @@ export async function run(argv: string[]): Promise<object> {
       concurrent: { type: 'string', default: '8' },
       'concurrent-size': { type: 'string', default: '1000000' },
       pool: { type: 'string', default: '2' },
+      nice: { type: 'string', default: '10' },
       kinds: { type: 'string', default: 'cv-cycles,time-series' },
       keep: { type: 'string' },
     },
@@ -112,7 +113,7 @@ export async function run(argv: string[]): Promise<object> {
   const kinds = values.kinds.split(',') as PlotKind[];
   const dir = await mkdtemp(join(tmpdir(), 'beepbox-plot-bench-'));
   const logger = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
-  const pool = createWorkerPool({ size: Number(values.pool), idleTimeoutMs: 60_000, logger });
+  const pool = createWorkerPool({ size: Number(values.pool), idleTimeoutMs: 60_000, logger, threadNice: Number(values.nice) });
   const plots = createPlotService({ pool, logger, profileRoot: join(dir, 'profiles') });
   try {
     const files = new Map<number, { path: string; bytes: number; genS: number }>();
@@ -213,6 +214,7 @@ export async function run(argv: string[]): Promise<object> {
 
     return {
       pool: Number(values.pool),
+      threadNice: Number(values.nice),
       repeat,
       launchMs,
       generated: [...files.entries()].map(([n, v]) => ({ points: n, csvMB: Number((v.bytes / 1e6).toFixed(1)), genS: Number(v.genS.toFixed(1)) })),

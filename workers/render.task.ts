@@ -7,7 +7,7 @@ import { applyPoolThreadPriority } from '../src/pool/thread-priority.js';
 import { renderPlotFiles } from '../src/plots/render-plot.js';
 import type { RenderTaskPayload, RenderTaskResult } from '../src/plots/types.js';
 
-// Lower this thread's priority first: the Chromium it launches inherits it.
+// CSV parsing in this thread yields the CPU to the supervisor and the slot workers.
 applyPoolThreadPriority();
 
 const session = new ChromiumSession();

@@ -1,5 +1,5 @@
 import type { CycleSeries, PlotData } from './collect-plot-data.js';
-import { computeBounds, decimateByPixelColumn, type Bounds, type XYSeries } from './decimate.js';
+import { EnvelopeReducer, computeBounds, decimateByPixelColumn, type Bounds, type XYSeries } from './decimate.js';
 import { CURRENT_COLOR, POTENTIAL_COLOR, TAB10, type AxisScaleSpec, type ChartSpec, type PageSpec, type SeriesSpec } from './page-spec.js';
 import { FIGURE_10X6, FIGURE_8X6, describePlotHeading } from './plot-kind.js';
 
@@ -44,8 +44,23 @@ function toSeries(data: XYSeries, label: string, color: string, markers = false)
   return { label, color, xs: Array.from(data.xs), ys: Array.from(data.ys), width: LINE_WIDTH, markers };
 }
 
+/** Upper bound on points sent to the page for one chart (all its series together). */
+export const MAX_POINTS_PER_CHART = 240_000;
+
+/**
+ * Per-pixel-column envelope (stage 2), then a hard cap: a series whose x is so noisy that runs
+ * stay short is reduced further by index-chunk envelopes until the chart fits the budget.
+ * Never triggers for ordinary data (a CV keeps ~6 points per column per sweep).
+ */
 function decimateAll(series: readonly XYSeries[], bounds: Bounds, columns: number): XYSeries[] {
-  return series.map((s) => decimateByPixelColumn(s, bounds.xMin, bounds.xMax, columns));
+  const budget = Math.max(12_000, Math.floor(MAX_POINTS_PER_CHART / Math.max(1, series.length)));
+  return series.map((s) => {
+    const d = decimateByPixelColumn(s, bounds.xMin, bounds.xMax, columns);
+    if (d.xs.length <= budget) return d;
+    const r = new EnvelopeReducer(Math.max(1, Math.floor(budget / 12)));
+    r.addMany(d.xs, d.ys, 0, d.xs.length);
+    return r.finish();
+  });
 }
 
 function unionBounds(a: Bounds | null, b: Bounds | null): Bounds | null {

@@ -222,7 +222,7 @@ export class ChromiumSession {
       }
       if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     }
-    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => undefined);
   }
 
   /** Synchronous last-resort cleanup (thread `exit` handler). */

@@ -104,7 +104,7 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
     status: () => ({ ...state }),
     async close() {
       closed = true;
-      await rm(profileRoot, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+      await rm(profileRoot, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }).catch(() => undefined);
     },
   };
 }

@@ -9,10 +9,12 @@ export interface PoolWorkerData {
 
 /**
  * Lowers the calling thread's CPU priority to the pool's `threadNice`. On Linux nice values
- * belong to threads, not processes, so only this pool thread (and any process it spawns, such
- * as Chromium, which inherits it) yields to the supervisor and the slot workers; the rest of
- * the daemon keeps its priority. Call once at the top of a task file. Returns the value applied,
- * or null when nothing was changed (main thread, no setting, or the OS refused).
+ * belong to threads, not processes, so only this pool thread yields to the supervisor and the
+ * slot workers (CSV parsing, zipping); the rest of the daemon keeps its priority. Child
+ * processes inherit the value, but Chromium sets its own thread priorities (as root: 0 for most
+ * threads, −8 for its compositor/IO threads), so it does not stay lowered.
+ * Call once at the top of a task file. Returns the value applied, or null when nothing was
+ * changed (main thread, no setting, or the OS refused).
  */
 export function applyPoolThreadPriority(data: unknown = workerData): number | null {
   if (isMainThread) return null;

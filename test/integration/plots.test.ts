@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -222,7 +222,7 @@ describe('plots through the pool and headless Chromium', { skip: haveChromium ? 
   after(async () => {
     await pool.destroy();
     await plots.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
 
   async function render(name: string, csv: string, kind: PlotKind, mode: string, extra: { maxCycles?: number } = {}) {
@@ -337,7 +337,7 @@ describe('Chromium missing or crashing', { skip: haveChromium ? false : `no Chro
       if (saved === undefined) delete process.env.CHROMIUM_PATH;
       else process.env.CHROMIUM_PATH = saved;
       await pool.destroy();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     });
     const csvPath = join(dir, 'ca.csv');
     await writeFile(csvPath, makeCaCsv());
@@ -366,7 +366,7 @@ describe('Chromium missing or crashing', { skip: haveChromium ? false : `no Chro
     const pool = createWorkerPool({ size: 1, idleTimeoutMs: 10_000, logger: silentLogger() });
     t.after(async () => {
       await pool.destroy();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     });
     const fake = join(dir, 'fake-chromium');
     await writeFile(fake, '#!/bin/sh\necho "this is not chromium" >&2\nexit 3\n', { mode: 0o755 });
@@ -389,7 +389,7 @@ describe('Chromium missing or crashing', { skip: haveChromium ? false : `no Chro
     t.after(async () => {
       await pool.destroy();
       await plots.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     });
     const csvPath = join(dir, 'cv.csv');
     await writeFile(csvPath, makeCvCsv());
@@ -417,9 +417,39 @@ describe('Chromium missing or crashing', { skip: haveChromium ? false : `no Chro
     assert.equal(plots.status().available, true);
   });
 
+  test('a cancelled render returns ok:false, its thread and browser go away, and the next render works', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'beepbox-plots-cancel-'));
+    const pool = createWorkerPool({ size: 1, idleTimeoutMs: 30_000, logger: silentLogger() });
+    const profileRoot = join(dir, 'p');
+    const plots = createPlotService({ pool, logger: silentLogger(), chromiumPath: CHROMIUM, profileRoot });
+    t.after(async () => {
+      await pool.destroy();
+      await plots.close();
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    });
+    const csvPath = join(dir, 'cv.csv');
+    await writeFile(csvPath, makeCvCsv());
+    // The first render has to launch Chromium, which takes far longer than 300 ms.
+    const ac = new AbortController();
+    const pending = plots.renderPlot({ csvPath, pngPath: join(dir, 'a.png'), kind: 'cv-cycles', title: 't', signal: ac.signal });
+    await waitFor(() => chromiumPidsUsing(profileRoot).length > 0, 20_000);
+    ac.abort();
+    assert.deepEqual(await pending, { ok: false, reason: 'plot skipped: render cancelled' });
+    assert.equal(existsSync(join(dir, 'a.png')), false);
+    // The pool ended the thread; its DevTools pipe closed and Chromium exits on its own.
+    await waitFor(() => chromiumPidsUsing(profileRoot).length === 0, 15_000);
+    const next = await plots.renderPlot({ csvPath, pngPath: join(dir, 'b.png'), kind: 'cv-cycles', title: 't' });
+    assertOk(next);
+    assert.equal(next.stats?.browserLaunches, 1, 'a fresh thread launched its own browser');
+    // The pool thread runs at a lower CPU priority than the supervisor (main) thread.
+    const nices = threadNices(process.pid);
+    assert.equal(nices.get(process.pid), 0, 'main thread keeps its priority');
+    assert.ok([...nices.values()].includes(10), `a pool thread at nice 10: ${[...nices.values()].join(',')}`);
+  });
+
   test('destroying the pool ends its Chromium processes', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'beepbox-plots-exit-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }));
     const pool = createWorkerPool({ size: 1, idleTimeoutMs: 30_000, logger: silentLogger() });
     const plots = createPlotService({ pool, logger: silentLogger(), chromiumPath: CHROMIUM, profileRoot: join(dir, 'p') });
     const csvPath = join(dir, 'ca.csv');
@@ -431,10 +461,40 @@ describe('Chromium missing or crashing', { skip: haveChromium ? false : `no Chro
     await pool.destroy();
     await plots.close();
     // The thread is gone, its DevTools pipe closed, and Chromium exits on its own.
-    await waitFor(() => !isAlive(pid), 10_000);
+    await waitFor(() => !isAlive(pid) && chromiumPidsUsing(join(dir, 'p')).length === 0, 15_000);
     assert.equal(existsSync(join(dir, 'p')), false);
   });
 });
+
+/** PIDs of Chromium processes started with a profile under `profileRoot`. */
+function chromiumPidsUsing(profileRoot: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (cmd.includes(profileRoot) && !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) pids.push(Number(entry));
+    } catch {
+      // process went away
+    }
+  }
+  return pids;
+}
+
+/** Nice value of every thread of a process (/proc/<pid>/task/<tid>/stat field 19). */
+function threadNices(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // thread ended
+    }
+  }
+  return out;
+}
 
 function isAlive(pid: number): boolean {
   try {

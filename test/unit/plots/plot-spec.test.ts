@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildPageSpecs, formatCycleLabel, isPlotDataEmpty, padLogRange, padRange } from '../../../src/plots/build-page-spec.js';
+import { MAX_POINTS_PER_CHART, buildPageSpecs, formatCycleLabel, isPlotDataEmpty, padLogRange, padRange } from '../../../src/plots/build-page-spec.js';
 import { createPlotDataCollector, MAX_CYCLE_SERIES, type PlotData } from '../../../src/plots/collect-plot-data.js';
 import { createCsvColumnParser } from '../../../src/plots/csv-columns.js';
 import { computeLogSplits, formatAxisTicks, formatLogTicks } from '../../../src/plots/page-script.js';
@@ -10,8 +10,8 @@ import type { PlotKind } from '../../../src/plots/types.js';
 
 const enc = new TextEncoder();
 
-function collect(kind: PlotKind, csv: string, maxCycles?: number): PlotData {
-  const collector = createPlotDataCollector(kind, { maxCycles, reducerCapacity: 64 });
+function collect(kind: PlotKind, csv: string, maxCycles?: number, reducerCapacity = 64): PlotData {
+  const collector = createPlotDataCollector(kind, { maxCycles, reducerCapacity });
   const parser = createCsvColumnParser({ columns: collector.columns, onBlock: (b) => collector.onBlock(b), blockRows: 3 });
   parser.push(enc.encode(csv));
   return collector.finish(parser.end().rows);
@@ -232,5 +232,27 @@ describe('transfer encoding', () => {
         assert.ok(err <= tol(chart.yScale), `y[${i}] ${v} → ${backY[i]}`);
       });
     });
+  });
+});
+
+describe('point budget', () => {
+  test('a pathologically noisy CV stays within the per-chart budget and keeps its extremes', () => {
+    let seed = 5;
+    const rnd = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    const lines = ['Potential (V),Current (A),Cycle'];
+    for (let i = 0; i < 400_000; i++) lines.push(`${(Math.sin(i / 20_000) * 0.5 + rnd() * 0.2).toFixed(6)},${(rnd() * 1e-5).toExponential(6)},1.0`);
+    const data = collect('cv-cycles', lines.join('\n'), undefined, 8192);
+    assert.ok(data.kind === 'cv-cycles');
+    assert.ok(data.series[0]!.data.xs.length > MAX_POINTS_PER_CHART / 4, 'stage 1 alone leaves many points');
+    const [spec] = buildPageSpecs(data, { title: 't', mode: 'CV' });
+    const pts = spec!.charts[0]!.series[0]!;
+    assert.ok(pts.xs.length <= MAX_POINTS_PER_CHART, `${pts.xs.length} points`);
+    assert.ok(data.kind === 'cv-cycles');
+    const all = data.series[0]!.data;
+    assert.equal(Math.max(...pts.ys), Math.max(...all.ys));
+    assert.equal(Math.min(...pts.xs), Math.min(...all.xs));
   });
 });
