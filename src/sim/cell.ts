@@ -137,6 +137,10 @@ export class ElectrochemicalCell implements CellModel {
   private readonly faradaicScale: number;
   private readonly drift: NormalSource;
   private readonly driftNoise: number;
+  /** exp(−2·W/b): product of the two window exponentials. */
+  private readonly windowProduct: number;
+  /** Slope dI/dE of the last `background` evaluation (S). */
+  private bgSlope = 0;
 
   constructor(params: Partial<CellParams> = {}, options: { noise?: number; seed?: number } = {}) {
     const p = { ...DEFAULT_CELL_PARAMS, ...params };
@@ -163,6 +167,7 @@ export class ElectrochemicalCell implements CellModel {
     this.potentialV = this.interfaceV;
     this.drift = new NormalSource((options.seed ?? 1) ^ 0x0d1f7);
     this.driftNoise = Math.max(0, options.noise ?? 1) * p.ocpDriftV;
+    this.windowProduct = Math.exp((-2 * p.solventWindowV) / p.solventKneeV);
   }
 
   /** Nernst potential of the bulk (the rest potential of a fresh cell). */
@@ -225,7 +230,7 @@ export class ElectrochemicalCell implements CellModel {
     const faradaicA = kF * (fluxA + fluxB * s);
     let currentA: number;
     if (!ceClosed) currentA = 0;
-    else if (ru <= 0) currentA = capOverDt * (e - eOld) + faradaicA + this.backgroundA(e);
+    else if (ru <= 0) currentA = capOverDt * (e - eOld) + faradaicA + this.background(e);
     else currentA = (appliedV - e) / ru;
 
     u[0] = s;
@@ -250,27 +255,26 @@ export class ElectrochemicalCell implements CellModel {
     return ex / (1 + ex);
   }
 
-  /** Leak plus solvent-window current at interface potential e (A). */
-  private backgroundA(e: number): number {
+  /**
+   * Leak plus solvent-window current at interface potential e (A); its slope dI/dE is left
+   * in `bgSlope`. Window: G·b·[softplus((e − W)/b) − softplus((−e − W)/b)], evaluated with
+   * one exponential (the two arguments' exponentials multiply to exp(−2W/b)).
+   */
+  private background(e: number): number {
     const p = this.params;
-    let i = e / p.leakResistanceOhm;
-    const lim = p.solventWindowV - 30 * p.solventKneeV;
-    if (e > lim || -e > lim) {
-      const b = p.solventKneeV;
-      i += p.solventConductanceS * b * (softplus((e - p.solventWindowV) / b) - softplus((-e - p.solventWindowV) / b));
+    const gLeak = 1 / p.leakResistanceOhm;
+    const g = p.solventConductanceS;
+    if (g === 0) {
+      this.bgSlope = gLeak;
+      return e * gLeak;
     }
-    return i;
-  }
-
-  private backgroundSlope(e: number): number {
-    const p = this.params;
-    let g = 1 / p.leakResistanceOhm;
-    const lim = p.solventWindowV - 30 * p.solventKneeV;
-    if (e > lim || -e > lim) {
-      const b = p.solventKneeV;
-      g += p.solventConductanceS * (logistic((e - p.solventWindowV) / b) + logistic((-e - p.solventWindowV) / b));
-    }
-    return g;
+    const b = p.solventKneeV;
+    const xUp = (e - p.solventWindowV) / b;
+    const xDown = (-e - p.solventWindowV) / b;
+    const up = Math.exp(xUp);
+    const down = this.windowProduct > 0 && up > 1e-300 && up < 1e300 ? this.windowProduct / up : Math.exp(xDown);
+    this.bgSlope = gLeak + g * (logisticOf(up) + logisticOf(down));
+    return e * gLeak + g * b * (softplusOf(up, xUp) - softplusOf(down, xDown));
   }
 
   /**
@@ -283,11 +287,11 @@ export class ElectrochemicalCell implements CellModel {
     let e = eOld;
     for (let iter = 0; iter < 100; iter++) {
       const s = this.surfaceFraction(e);
-      const r = gU * (appliedV - e) - capOverDt * (e - eOld) - iA - iB * s - this.backgroundA(e);
+      const r = gU * (appliedV - e) - capOverDt * (e - eOld) - iA - iB * s - this.background(e);
       if (r > 0) lo = e;
       else if (r < 0) hi = e;
       else return e;
-      const slope = -gU - capOverDt - iB * this.nf * s * (1 - s) - this.backgroundSlope(e);
+      const slope = -gU - capOverDt - iB * this.nf * s * (1 - s) - this.bgSlope;
       const delta = r / slope;
       let next = e - delta;
       if (Math.abs(delta) < 1e-12) return next;
@@ -344,16 +348,16 @@ export class ElectrochemicalCell implements CellModel {
   }
 }
 
-function softplus(x: number): number {
-  if (x > 30) return x;
-  if (x < -30) return Math.exp(x);
-  return Math.log1p(Math.exp(x));
+/** softplus(x) = ln(1 + e^x), given ex = e^x. */
+function softplusOf(ex: number, x: number): number {
+  if (ex < 1e-5) return ex;
+  if (ex > 1e15) return x;
+  return Math.log1p(ex);
 }
 
-function logistic(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const ex = Math.exp(x);
-  return ex / (1 + ex);
+/** 1 / (1 + e^−x), given ex = e^x. */
+function logisticOf(ex: number): number {
+  return ex > 1e15 ? 1 : ex / (1 + ex);
 }
 
 function validateCellParams(p: CellParams): void {

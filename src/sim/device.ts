@@ -36,9 +36,9 @@ import {
   UNIT_ADDRESS,
   UNIT_ADDRESS_ALT,
   WRITE_MAX_OFFSET_BYTES,
+  appendCrc,
   crc16Modbus,
   encodeExceptionResponse,
-  encodeReadResponse,
   encodeWriteResponse,
 } from '../protocol/index.js';
 import { AnalogFrontEnd, type CellModel, type CellParams, ElectrochemicalCell } from './cell.js';
@@ -411,12 +411,16 @@ export class VirtualPotentiostat {
       const code = this.write(word(6), word(8), 11, t);
       if (code) return encodeExceptionResponse(address, fn, code);
     }
-    const out = this.read(word(2), word(4), t);
-    return typeof out === 'number' ? encodeExceptionResponse(address, fn, out) : encodeReadResponse(address, fn, out);
+    const out = this.read(address, fn, word(2), word(4), t);
+    return typeof out === 'number' ? encodeExceptionResponse(address, fn, out) : out;
   }
 
-  /** Read path (2.3 step 5): handler first, then the range check. */
-  private read(start: number, count: number, t: number): Uint8Array | number {
+  /**
+   * Read path (2.3 step 5): handler first, then the range check. Returns the complete
+   * reply frame (built in place: words swapped out of the little-endian group buffer,
+   * CRC appended) or an exception code.
+   */
+  private read(address: number, fn: number, start: number, count: number, t: number): Uint8Array | number {
     const slot = this.groups[start >>> 8];
     if (!slot || slot.info.access === 'wo') return ExceptionCode.ILLEGAL_DATA_ADDRESS;
     const byteCount = (2 * count) & 0xff;
@@ -424,13 +428,17 @@ export class VirtualPotentiostat {
     const code = this.readHandler(slot, byteCount, t);
     if (code) return code;
     if (byteCount > READ_MAX_DATA_BYTES || offset + byteCount > slot.info.bytes) return ExceptionCode.ILLEGAL_DATA_ADDRESS;
-    const out = new Uint8Array(byteCount);
+    const reply = new Uint8Array(5 + byteCount);
+    reply[0] = address;
+    reply[1] = fn;
+    reply[2] = byteCount;
     const buf = slot.buf;
     for (let i = 0; i < byteCount; i += 2) {
-      out[i] = buf[offset + i + 1]!;
-      out[i + 1] = buf[offset + i]!;
+      reply[3 + i] = buf[offset + i + 1]!;
+      reply[4 + i] = buf[offset + i]!;
     }
-    return out;
+    appendCrc(reply, 3 + byteCount);
+    return reply;
   }
 
   /** Write path (2.3 step 6): range check first, then copy, then the handler. */
