@@ -26,7 +26,7 @@ export interface PtyEndpointOptions {
   socatPath?: string;
   /** Delay between the drop after RESET and the new pty (ms). Default 300. */
   reenumerateMs?: number;
-  /** How long to wait for socat to create the pty (ms). Default 5000. */
+  /** How long to wait for socat to create the pty (ms). Default 20000 (spawning 64 at once on a loaded 2-core box takes seconds). */
   readyTimeoutMs?: number;
   /** Called on state changes and unexpected socat exits (for logs). */
   onEvent?: (event: PtyEvent) => void;
@@ -58,7 +58,7 @@ export class PtyEndpoint {
     this.link = options.link;
     this.socatPath = options.socatPath ?? 'socat';
     this.reenumerateMs = options.reenumerateMs ?? 300;
-    this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.onEvent = options.onEvent ?? (() => undefined);
     this.link.on('disconnect', (reason) => {
       this.transition = this.transition.then(() => this.killSocat()).then(() => {
