@@ -106,7 +106,7 @@ export class PtyEndpoint {
   }
 
   private async spawnSocat(): Promise<void> {
-    if (this.closed || this.child) return;
+    if (this.closed || this.child || this.link.isGone) return;
     await removeStaleSymlink(this.path);
     const child = spawn(this.socatPath, ['-b', '4096', `PTY,rawer,link=${this.path}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
