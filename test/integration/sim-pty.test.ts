@@ -23,7 +23,7 @@ import {
 import { startSimulators } from '../../src/sim/run-sim.js';
 
 /** One request, one reply (by length from its header), or a timeout. */
-function transact(port: TtyPort, request: Uint8Array, timeoutMs = 500): Promise<Uint8Array> {
+function transact(port: TtyPort, request: Uint8Array, timeoutMs = 500, expectBytes?: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     let buf = new Uint8Array(0);
     const timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs} ms (got ${buf.length} bytes)`)), timeoutMs);
@@ -32,7 +32,7 @@ function transact(port: TtyPort, request: Uint8Array, timeoutMs = 500): Promise<
       next.set(buf);
       next.set(chunk, buf.length);
       buf = next;
-      const length = measureResponse(buf, 0, buf.length);
+      const length = expectBytes ?? measureResponse(buf, 0, buf.length);
       if (typeof length === 'number' && buf.length >= length) {
         clearTimeout(timer);
         resolve(buf.subarray(0, length));
@@ -131,5 +131,38 @@ describe('virtual potentiostat over a pty', () => {
     await sims.close();
     assert.equal(await socatCount(dir), 0, 'no socat left behind');
     assert.equal(await exists(sims.ports[0]!), false);
+  });
+
+  it('applies the fault knobs on the real path: busy storm, stall, corrupt bytes', async (t) => {
+    const sims = await startSimulators({ count: 1, noise: 0, smoothing: false, firstIndex: 31 });
+    t.after(() => sims.close());
+    const port = await TtyPort.open(sims.ports[0]!);
+    t.after(() => port.close());
+    const link = sims.links[0]!;
+    assert.equal((await transact(port, encodeCommandRequest(Command.FIFO_START, 1)))[1], 0x10);
+    await sleep(50);
+
+    link.busyStorm(150);
+    assert.equal(hex(await transact(port, encodeReadRequest(0x0100, 4))), '01 83 06 C1 32', 'busy although pairs are pending');
+    assert.equal(hex(await transact(port, encodeWriteRequest(0x0200, encodeFloat32Words([0.1])))), '01 90 06 CC 02');
+    assert.equal((await transact(port, encodeReadRequest(0x0316, 2)))[1], 0x03, 'other groups answer normally');
+    await sleep(160);
+    assert.equal((await transact(port, encodeReadRequest(0x0100, 4)))[1], 0x03);
+
+    const ticksBefore = sims.devices[0]!.stats.ticks;
+    link.stall(200);
+    const sentAt = performance.now();
+    const late = await transact(port, encodeReadRequest(0x0316, 2), 1000);
+    const latencyMs = performance.now() - sentAt;
+    assert.equal(late[1], 0x03);
+    assert.ok(latencyMs > 150 && latencyMs < 600, `reply after ${latencyMs.toFixed(0)} ms`);
+    assert.ok(sims.devices[0]!.stats.ticks - ticksBefore < 20, 'no ticks during the stall, no catch-up after it');
+
+    link.corruptRate = 1;
+    const corrupted = await transact(port, encodeReadRequest(0x0316, 2), 500, 9);
+    assert.equal(hasValidCrc(corrupted, 0, corrupted.length), false);
+    link.corruptRate = 0;
+    assert.equal(hasValidCrc(await transact(port, encodeReadRequest(0x0316, 2)), 0, 9), true);
+    assert.ok(link.counters.corruptedBytes >= 5);
   });
 });
