@@ -139,7 +139,11 @@ export async function run(argv: string[]): Promise<object> {
   const counts = values.slots.split(',').map(Number);
   const seconds = Number(values.seconds);
   const results = [];
-  for (const n of counts) results.push(await runOnce(n, seconds, Math.min(n, Number(values['sim-procs']))));
+  for (const n of counts) {
+    const r = await runOnce(n, seconds, Math.min(n, Number(values['sim-procs'])));
+    process.stderr.write(`${JSON.stringify(r)}\n`);
+    results.push(r);
+  }
   const head = '| slots | pts/s/slot (median) | min | lost | dup | underruns | overflows | timeouts | ELD p50 ms | ELD p99 ms | supervisor CPU % | sims CPU % | RSS MiB |';
   const rows = results.map((r) => `| ${r.slots} | ${r.points_per_s_per_slot_median} | ${r.points_per_s_per_slot_min} | ${r.lost} | ${r.duplicated} | ${r.underruns} | ${r.overflows} | ${r.timeouts} | ${r.eld_p50_ms} | ${r.eld_p99_ms} | ${r.supervisor_cpu_pct} | ${r.simulators_cpu_pct} | ${r.supervisor_peak_rss_mib} |`);
   process.stderr.write([head, '|' + '---|'.repeat(13), ...rows].join('\n') + '\n');

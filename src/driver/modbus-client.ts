@@ -46,7 +46,7 @@ export class ModbusClient {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(readonly port: Port, options: ModbusClientOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 250;
+    this.timeoutMs = options.timeoutMs ?? 500;
     this.settleMs = options.settleAfterTimeoutMs ?? 30;
     port.onData((chunk) => this.onData(chunk));
     port.onClose((err) => {

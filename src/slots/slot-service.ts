@@ -2,7 +2,7 @@
  * The slot worker's logic, built from src/ so it runs (and is tested) on any thread:
  * owns one port and driver, builds the plan, runs the right loop and streams rows out.
  */
-import { DaemonError, PortError, ValidationError } from '../errors.js';
+import { DaemonError, DeviceTimeoutError, PortError, ValidationError } from '../errors.js';
 import { BeepDevice } from '../driver/beep-device.js';
 import { runFifoMeasurement } from '../driver/fifo-run.js';
 import { runGalvanostatic } from '../driver/gal-run.js';
@@ -35,7 +35,16 @@ export class SlotService implements SlotApi {
 
   async connect(): Promise<DeviceIdentity> {
     const device = await this.ensureDevice();
-    const v = await device.readPotValues();
+    // A busy host (many threads starting at once) may miss the first replies.
+    let v;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        v = await device.readPotValues();
+        break;
+      } catch (err) {
+        if (!(err instanceof DeviceTimeoutError) || attempt >= 3) throw err;
+      }
+    }
     let uid: string | null = null;
     try {
       const d = await device.readRegisters(Register.CHIP_ID, 6);
