@@ -1,16 +1,11 @@
-/** A TextSink over a file (created empty at open so a starting run already shows it). */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+/** A TextSink over the storage layer's append-only writer (created at open, never overwritten). */
+import { CsvFileWriter } from '../storage/csv-file-writer.js';
 import type { TextSink } from './mode-recorder.js';
 
 export async function openTextFileSink(path: string): Promise<TextSink> {
-  const stream = createWriteStream(path, { flags: 'wx', highWaterMark: 1 << 20 });
-  await once(stream, 'open');
+  const writer = await CsvFileWriter.open(path);
   return {
-    append: (text) => void stream.write(text),
-    close: async () => {
-      stream.end();
-      await once(stream, 'finish');
-    },
+    append: (text) => void writer.append(text),
+    close: () => writer.close(),
   };
 }

@@ -1,0 +1,52 @@
+/**
+ * Run files for the HTTP layer (rest-api.md 3.13–3.15, 6.5–6.7): a run owns only its own
+ * slots' `Wells/<slot>/` folders inside a possibly shared run directory.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiError } from '../api-error.js';
+import type { RunApi } from '../http/services.js';
+import { WELLS_DIR } from '../storage/names.js';
+import { listRunFiles, openRunFile } from '../storage/run-files.js';
+import type { RunIndex } from '../storage/run-index.js';
+import { openZipStream, type ZipTaskRunner } from '../storage/zip-stream.js';
+import type { JobEngine } from './engine.js';
+
+export function createRunApi(engine: JobEngine, runIndex: RunIndex, pool: ZipTaskRunner): RunApi {
+  /** Run directory and owned slots; legacy runs without a job record own every slot folder. */
+  async function scope(runId: string): Promise<{ runDir: string; slots: string[] }> {
+    const known = engine.runScope(runId);
+    const runDir = known?.runDir ?? (await runIndex.resolve(runId));
+    if (known) return { runDir, slots: known.slots };
+    let slots: string[] = [];
+    try {
+      slots = (await readdir(join(runDir, WELLS_DIR), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      slots = [];
+    }
+    return { runDir, slots };
+  }
+
+  return {
+    async listFiles(runId) {
+      const s = await scope(runId);
+      return listRunFiles(s.runDir, s.slots);
+    },
+    async openFile(runId, path) {
+      const s = await scope(runId);
+      const f = await openRunFile(s.runDir, s.slots, path);
+      return { stream: f.stream, size: f.size, name: f.name, contentType: f.contentType };
+    },
+    async openZip(runId) {
+      const s = await scope(runId);
+      const files = await listRunFiles(s.runDir, s.slots);
+      try {
+        const stream = await openZipStream(pool, s.runDir, files);
+        return { stream, filename: `${runId}.zip` };
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError('internal.error', 'Could not create the ZIP', (err as Error).message);
+      }
+    },
+  };
+}

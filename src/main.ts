@@ -1,0 +1,181 @@
+/**
+ * Composition root: config → logger → services → HTTP. The only module that knows every
+ * part; it holds no logic of its own beyond wiring and the shutdown order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { ApiError } from './api-error.js';
+import type { DaemonConfig } from './config.js';
+import { createApp } from './http/app.js';
+import { HTTP_REDACT_PATHS } from './http/request-log.js';
+import type { AppServices, NasApi } from './http/services.js';
+import { createDeviceApi, createModeApi } from './jobs/api-services.js';
+import { JobEngine } from './jobs/engine.js';
+import { isJobRecord, type JobRecord } from './jobs/job-record.js';
+import { createRunApi } from './jobs/run-service.js';
+import { NasService } from './nas/index.js';
+import { createPlotService } from './plots/index.js';
+import { createWorkerPool } from './pool/worker-pool.js';
+import { RecorderThread } from './recording/recorder.js';
+import { SlotRegistry } from './slots/slot-registry.js';
+import { JobStore } from './storage/job-store.js';
+import { RunIndex } from './storage/run-index.js';
+
+export const API_VERSION = '1.0';
+export const DRIVER_VERSION = '0.1.0';
+
+export function createLogger(level: string): Logger {
+  return pino({ level, redact: { paths: [...HTTP_REDACT_PATHS], censor: '[redacted]' } });
+}
+
+/** Starts `beepbox sim` in a child process and returns its pty paths. */
+async function startSimulatorProcess(count: number, dir: string, logger: Logger): Promise<{ child: ChildProcess; ports: string[] }> {
+  const cli = fileURLToPath(new URL('./cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'sim', '--slots', String(count), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    try {
+      const parsed = JSON.parse(line) as { ports?: string[] };
+      if (parsed.ports) {
+        logger.info({ ports: parsed.ports }, 'virtual potentiostats started');
+        return { child, ports: parsed.ports };
+      }
+    } catch {
+      // not a JSON line
+    }
+  }
+  throw new Error('the simulator exited before reporting its ports');
+}
+
+function createNasApi(nas: NasService, engine: JobEngine, runIndex: RunIndex): NasApi {
+  const runDirOf = async (runId: string) => engine.runScope(runId)?.runDir ?? (await runIndex.resolve(runId));
+  return {
+    setup: (body) => nas.setup(body),
+    health: () => nas.health(),
+    async enqueueUpload(runId) {
+      if (!nas.supported) throw new ApiError('nas.unsupported_platform', 'NAS/SMB is not supported on this platform');
+      const runDir = await runDirOf(runId);
+      return { ok: true, enqueued: nas.enqueueUpload(runId, runDir).enqueued, run_id: runId };
+    },
+    async uploadState(runId) {
+      const state = await nas.uploadState(await runDirOf(runId));
+      return { run_id: runId, ...state };
+    },
+  };
+}
+
+export interface Daemon {
+  server: Server;
+  /** Graceful stop: measurements stopped, devices switched off, files flushed, runs marked. */
+  close(): Promise<void>;
+}
+
+export async function startDaemon(config: DaemonConfig, logger: Logger): Promise<Daemon> {
+  await mkdir(config.runsRoot, { recursive: true });
+  const cleanups: Array<() => Promise<void>> = [];
+  let sim: ChildProcess | null = null;
+  let ports = config.beepPorts;
+  if (config.simulate > 0) {
+    const started = await startSimulatorProcess(config.simulate, join(config.runsRoot, '.sim'), logger);
+    sim = started.child;
+    ports = [ports, ...started.ports].filter(Boolean).join(',');
+  }
+  const registry = new SlotRegistry({ configuredPorts: ports, logger: logger.child({ component: 'slots' }) });
+  await registry.rescan();
+  const recorder = new RecorderThread();
+  const pool = createWorkerPool({ size: config.plotPoolSize, idleTimeoutMs: 60_000, logger: logger.child({ component: 'pool' }) });
+  const plots = createPlotService({ pool, logger: logger.child({ component: 'plots' }), chromiumPath: config.chromiumPath });
+  const runIndex = await RunIndex.load(config.runsRoot, { logger });
+  const jobStore = new JobStore<JobRecord>(config.runsRoot, { logger, isRecord: isJobRecord });
+  await jobStore.init();
+
+  let nas: NasService | null = null;
+  const engine: JobEngine = new JobEngine({
+    runsRoot: config.runsRoot,
+    registry,
+    recorder,
+    jobStore,
+    runIndex,
+    plots,
+    logger: logger.child({ component: 'jobs' }),
+    versions: { beepbox: DRIVER_VERSION, node: process.version, api: API_VERSION },
+    galPollIntervalMs: config.galPollIntervalMs,
+    onJobDone: (runId, runDir) => {
+      nas?.notifyRunDirsChanged();
+      if (nas?.configured) nas.enqueueUpload(runId, runDir);
+    },
+  });
+  await engine.recover();
+
+  if (process.platform !== 'win32') {
+    nas = new NasService({
+      logger,
+      runsRoot: config.runsRoot,
+      configPath: config.nasConfigPath,
+      credentialsPath: config.nasCredentialsPath,
+      mountRoot: config.nasMountRoot,
+      isRunDirBusy: (dir) => engine.isRunDirBusy(dir),
+      onRunDirDeleted: async (dir) => {
+        const ids = await engine.forgetRunDir(dir);
+        await runIndex.remove(ids);
+      },
+    });
+    await nas.start();
+  }
+
+  const services: AppServices = {
+    devices: createDeviceApi(registry, engine),
+    modes: createModeApi(registry),
+    jobs: engine,
+    runs: createRunApi(engine, runIndex, pool),
+    nas: nas ? createNasApi(nas, engine, runIndex) : null,
+    health: { details: () => ({ plotting: plots.status(), nas_transport: null }) },
+    config: { apiKey: config.apiKey, boxId: config.boxId, build: config.build, driverVersion: DRIVER_VERSION, firmwareVersion: 'unknown' },
+  };
+  const app = createApp({ services, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  logger.info({ address, slots: registry.list().length, runsRoot: config.runsRoot }, 'beepbox listening');
+
+  cleanups.push(
+    async () => void (await new Promise((r) => server.close(() => r(undefined)))),
+    () => engine.shutdown(),
+    async () => void (await nas?.close()),
+    () => registry.close(),
+    () => recorder.terminate(),
+    () => pool.destroy(),
+    () => plots.close(),
+    async () => {
+      if (sim && sim.exitCode === null) {
+        sim.kill('SIGTERM');
+        await new Promise((r) => sim!.once('exit', r));
+      }
+    },
+  );
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    close() {
+      closing ??= (async () => {
+        server.closeAllConnections?.();
+        for (const step of cleanups) {
+          try {
+            await step();
+          } catch (err) {
+            logger.warn({ err }, 'shutdown step failed');
+          }
+        }
+        logger.info('beepbox stopped');
+      })();
+      return closing;
+    },
+  };
+}
