@@ -273,8 +273,12 @@ export class JobEngine {
     const log = this.deps.logger.child({ runId: r.run_id, slot: s.slot });
     let lastError: string | null = null;
     try {
+      // queued → running only once the worker has acquired the device (rest-api 4.4).
       const worker = await this.deps.registry.ensureWorker(s.slot).catch((err: unknown) => {
         throw new DaemonError('DEVICE_STATE', `device for ${s.slot} is not available: ${(err as Error).message}`);
+      });
+      await worker.connect().catch((err: unknown) => {
+        throw new DaemonError('DEVICE_STATE', `device for ${s.slot} does not answer: ${(err as Error).message}`);
       });
       for (let k = 0; k < r.modes.length; k++) {
         if (job.cancelRequested || this.shuttingDown) break;
