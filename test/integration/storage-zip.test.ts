@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { createWorkerPool, type WorkerPool } from '../../src/pool/worker-pool.js';
@@ -220,6 +222,26 @@ describe('streamed run ZIP', () => {
     } finally {
       await missingTask.destroy();
     }
+  });
+
+  // ~25 s of deflating zeros: opt-in with STORAGE_ZIP64=1.
+  test('ZIP64: an entry above 4 GiB (sparse file)', { skip: process.env.STORAGE_ZIP64 !== '1' }, async () => {
+    const dir = join(root, 'runs/Zip64/ts');
+    await mkdir(join(dir, 'Wells/slot01/CV'), { recursive: true });
+    const size = 4500 * 1024 * 1024;
+    await writeFile(join(dir, 'Wells/slot01/CV/small.csv'), 'small\r\n');
+    const handle = await open(join(dir, 'Wells/slot01/CV/big.csv'), 'w');
+    await handle.truncate(size);
+    await handle.close();
+    const files = await listRunFiles(dir, ['slot01']);
+    const zipPath = join(root, 'zip64.zip');
+    const stream = await openZipStream(pool, dir, files);
+    await pipeline(stream, createWriteStream(zipPath));
+    execFileSync('unzip', ['-tq', zipPath]);
+    const listing = execFileSync('unzip', ['-Zl', zipPath], { encoding: 'utf8' });
+    assert.match(listing, new RegExp(`\\b${size}\\b.*defN.*Wells/slot01/CV/big\\.csv`));
+    assert.equal(execFileSync('unzip', ['-p', zipPath, 'Wells/slot01/CV/small.csv'], { encoding: 'utf8' }), 'small\r\n');
+    await rm(zipPath);
   });
 
   test('a file read while it grows is archived at its size when its turn came', async () => {
