@@ -165,6 +165,12 @@ export class JobStore<T> {
       });
       return;
     }
-    await writeFileAtomic(path, op.text);
+    try {
+      await writeFileAtomic(path, op.text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.dir, { recursive: true }); // `.jobs` was not created yet (or was removed)
+      await writeFileAtomic(path, op.text);
+    }
   }
 }

@@ -30,9 +30,27 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Folder names of the run's own slots (sanitised like the layout, duplicates removed). */
+/** A name usable as one folder name as it is (not empty, `.`, `..`; no separator or NUL). */
+function isPlainSegment(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+/**
+ * Folder names of the run's own slots: the slot name as the layout writes it (segment sanitiser),
+ * and the name itself when it is a plain folder name (legacy runs pass the folders they found).
+ * Names that are neither are ignored.
+ */
 function ownSlotDirs(slots: readonly string[]): string[] {
-  return [...new Set(slots.map((slot) => sanitizeSegment(slot, 'slot')))];
+  const out = new Set<string>();
+  for (const slot of slots) {
+    if (isPlainSegment(slot)) out.add(slot);
+    try {
+      out.add(sanitizeSegment(slot, 'slot'));
+    } catch {
+      // not a usable slot name
+    }
+  }
+  return [...out];
 }
 
 async function walkRegularFiles(absDir: string, relDir: string, out: string[]): Promise<void> {

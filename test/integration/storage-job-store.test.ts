@@ -78,10 +78,12 @@ test('a burst of saves: last state wins, readers never see a torn file, saves re
 test('delete after pending saves removes the record; later saves recreate it', async (t) => {
   const root = await makeRoot(t);
   const store = new JobStore<Rec>(root);
-  await store.init();
+  // `.jobs` is created on demand when init() was not called.
+  await store.save('run_first', makeRecord(1));
+  assert.deepEqual(await readdir(store.dir), ['run_first.json']);
   const pending = [store.save('run_x', makeRecord(1)), store.save('run_x', makeRecord(2)), store.delete('run_x')];
   await Promise.all(pending);
-  assert.deepEqual(await readdir(store.dir), []);
+  assert.deepEqual(await readdir(store.dir), ['run_first.json']);
   await store.delete('run_x'); // absent: no error
   await store.save('run_x', makeRecord(3));
   assert.equal((JSON.parse(await readFile(store.pathOf('run_x'), 'utf8')) as Rec).state, 3);

@@ -55,7 +55,18 @@ test('two runs sharing one directory list only their own slots (plus markers), s
   ]);
   assert.deepEqual(await listRunFiles(f.runDir, ['slot02', 'slot03']), ['UPLOAD_DONE', `Wells/slot02/CV/${p}_slot02_CV.csv`, `Wells/slot02/CV/${p}_slot02_CV.png`]);
   assert.deepEqual(await listRunFiles(f.runDir, ['slot09']), ['UPLOAD_DONE']);
+  // Unusable slot names own nothing (and never reach outside Wells/).
+  assert.deepEqual(await listRunFiles(f.runDir, ['..', '.', '', 'a/b', '///']), ['UPLOAD_DONE']);
   assert.deepEqual(await listRunFiles(join(f.root, 'missing'), ['slot01']), []);
+});
+
+test('legacy runs: folder names found on disk are used as they are', async (t) => {
+  const f = await makeSharedRun(t);
+  await mkdir(join(f.runDir, 'Wells/well A1'), { recursive: true });
+  await writeFile(join(f.runDir, 'Wells/well A1/data.csv'), 'x');
+  assert.deepEqual(await listRunFiles(f.runDir, ['well A1']), ['UPLOAD_DONE', 'Wells/well A1/data.csv']);
+  const file = await resolveRunFile(f.runDir, ['well A1'], 'Wells/well A1/data.csv');
+  assert.equal(file.size, 1);
 });
 
 test('listing does not follow or list symlinks, and lists nested regular files', async (t) => {
