@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SlotWorker } from '../src/slots/slot-worker.js';
+import { parseModeParams } from '../src/modes/validate.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CLK_TCK = 100;
@@ -83,7 +84,7 @@ async function runOnce(slots: number, seconds: number, simProcs: number) {
   const workers = ports.map((p) => SlotWorker.spawn(p));
   await Promise.all(workers.map((w) => w.connect()));
   // One CV cycle 0 → 0.5 → −0.5 → 0 V (2 V of sweep) lasting `seconds`.
-  const params = { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 };
+  const params = parseModeParams('CV', { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 }) as unknown as Record<string, unknown>;
   const eld = monitorEventLoopDelay({ resolution: 1 });
   const cpu0 = process.cpuUsage();
   const simCpu0 = await treeCpuSeconds(procs.map((p) => p.child.pid!));

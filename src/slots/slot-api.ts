@@ -21,7 +21,7 @@ export interface DeviceIdentity {
 export interface MeasureRequest {
   /** Mode name (case-insensitive). */
   mode: string;
-  /** Parameters as validated by `parseModeParams` (numbers, defaults filled). */
+  /** Parameters as returned by `parseModeParams`/`validateModeParams` (numbers, defaults filled); the worker does not re-validate. */
   params: Record<string, unknown>;
   /** TIA gain index; null leaves the device setting unchanged. */
   tiaGain: number | null;

@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusBit } from '../../src/protocol/constants.js';
 import { buildPlan } from '../../src/modes/plan.js';
-import { parseModeRequest } from '../../src/modes/validate.js';
+import { parseModeParams, parseModeRequest } from '../../src/modes/validate.js';
 import { startSimulators, type SimulatorSet } from '../../src/sim/run-sim.js';
 import { SlotWorker, type MeasureOutcome } from '../../src/slots/slot-worker.js';
 import { PortError } from '../../src/errors.js';
@@ -19,7 +19,9 @@ interface Collected {
 
 async function measure(worker: SlotWorker, mode: string, params: Record<string, unknown>, tiaGain: number | null = 0): Promise<{ outcome: MeasureOutcome; rows: Collected }> {
   const rows: Collected = { index: [], current: [], potential: [] };
-  const outcome = await worker.measure({ mode, params, tiaGain, galPollIntervalMs: 2 }, {
+  // Callers validate; the worker trusts its parameters.
+  const valid = parseModeParams(mode, params) as unknown as Record<string, unknown>;
+  const outcome = await worker.measure({ mode, params: valid, tiaGain, galPollIntervalMs: 2 }, {
     onBlock: (b) => {
       for (let i = 0; i < b.count; i++) {
         rows.index.push(b.firstIndex + i);
