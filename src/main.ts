@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ApiError } from './api-error.js';
 import type { DaemonConfig } from './config.js';
+import { EventLoopMonitor } from './event-loop-monitor.js';
 import { createApp } from './http/app.js';
 import { HTTP_REDACT_PATHS } from './http/request-log.js';
 import type { AppServices, NasApi } from './http/services.js';
@@ -128,13 +129,14 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     await nas.start();
   }
 
+  const loop = new EventLoopMonitor(Number(process.env.BEEPBOX_LOOP_WINDOW_S ?? 10));
   const services: AppServices = {
     devices: createDeviceApi(registry, engine),
     modes: createModeApi(registry),
     jobs: engine,
     runs: createRunApi(engine, runIndex, pool),
     nas: nas ? createNasApi(nas, engine, runIndex) : null,
-    health: { details: () => ({ plotting: plots.status(), nas_transport: null }) },
+    health: { details: () => ({ plotting: plots.status(), event_loop_delay: loop.read(), slots_busy: engine.busySlots.length }) },
     config: { apiKey: config.apiKey, boxId: config.boxId, build: config.build, driverVersion: DRIVER_VERSION, firmwareVersion: 'unknown' },
   };
   const app = createApp({ services, logger });
@@ -143,7 +145,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     s.once('error', reject);
   });
   const address = server.address();
-  logger.info({ address, slots: registry.list().length, runsRoot: config.runsRoot }, 'beepbox listening');
+  // Always emitted (warn level too) so supervisors and benches learn the bound port.
+  logger[logger.isLevelEnabled('info') ? 'info' : 'warn']({ address, slots: registry.list().length, runsRoot: config.runsRoot }, 'beepbox listening');
 
   cleanups.push(
     async () => void (await new Promise((r) => server.close(() => r(undefined)))),
@@ -153,6 +156,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     () => recorder.terminate(),
     () => pool.destroy(),
     () => plots.close(),
+    async () => loop.stop(),
     async () => {
       if (sim && sim.exitCode === null) {
         sim.kill('SIGTERM');

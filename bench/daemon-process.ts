@@ -1,0 +1,46 @@
+/** Spawns the built daemon as a child process for benchmarks (loopback only). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, ['--expose-gc', CLI, 'serve'], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  let port = 0;
+  for await (const line of lines) {
+    if (line.includes('beepbox listening')) {
+      port = (JSON.parse(line) as { address: { port: number } }).address.port;
+      break;
+    }
+  }
+  if (!port) throw new Error('daemon exited before listening');
+  lines.on('line', () => undefined);
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux). */
+export async function readRssBytes(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
