@@ -18,7 +18,7 @@ function pct(sorted: number[], p: number): number {
 }
 const round = (x: number) => Number(x.toFixed(2));
 
-async function latencyUnderLoad(url: string, slots: number, rate: number, seconds: number) {
+async function latencyUnderLoad(url: string, rate: number, seconds: number) {
   const job = await fetch(`${url}/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<object> {
   if (zipBytes > 0) await generateRun(join(root, 'runs'), zipRunId, zipBytes);
   const daemon = await spawnDaemon({ RUNS_ROOT: join(root, 'runs'), BEEP_SIMULATE: values.slots, NAS_CONFIG_PATH: join(root, 'nas.json'), NAS_CREDENTIALS_PATH: join(root, 'cred'), NAS_MOUNT_ROOT: join(root, 'mnt'), BEEPBOX_LOOP_WINDOW_S: values.seconds });
   try {
-    const load = await latencyUnderLoad(daemon.url, Number(values.slots), Number(values.rate), Number(values.seconds));
+    const load = await latencyUnderLoad(daemon.url, Number(values.rate), Number(values.seconds));
     process.stderr.write(`${JSON.stringify(load)}\n`);
     const zip = zipBytes > 0 ? await zipMemory(daemon.url, daemon.child.pid!, zipRunId) : null;
     process.stderr.write(`${JSON.stringify(zip)}\n`);
