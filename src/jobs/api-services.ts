@@ -42,15 +42,15 @@ export function createModeApi(registry: SlotRegistry): ModeApi {
 }
 
 export function createDeviceApi(registry: SlotRegistry, engine: JobEngine): DeviceApi {
+  const list = (): DeviceInfo[] =>
+    registry
+      .list()
+      .map((e) => ({ slot: e.slot, port: e.port || '<unknown>', sn: e.sn }))
+      .sort((a, b) => (a.slot < b.slot ? -1 : 1));
   return {
-    list(): DeviceInfo[] {
-      return registry
-        .list()
-        .map((e) => ({ slot: e.slot, port: e.port || '<unknown>', sn: e.sn }))
-        .sort((a, b) => (a.slot < b.slot ? -1 : 1));
-    },
+    list,
     status(): DeviceStatusEntry[] {
-      return this.list().map(({ slot }) => {
+      return list().map(({ slot }) => {
         const runId = engine.reservationOf(slot);
         const job = runId ? engine.get(runId) : null;
         const s = job?.slots.find((x) => x.slot === slot);
