@@ -4,3 +4,4 @@ export * from './words.js';
 export * from './frames.js';
 export * from './frame-scanner.js';
 export * from './register-groups.js';
+export * from './identity.js';

@@ -16,6 +16,7 @@
  * Memory layout follows the MCU: every group buffer is little-endian; reads swap the two
  * bytes of each 16-bit word on the way out, writes swap them on the way in (4.2).
  */
+import { formatUsbSerialNumber } from '../protocol/identity.js';
 import {
   ADC_FIFO_CAPACITY_PAIRS,
   Command,
@@ -950,8 +951,5 @@ function isCellModel(x: unknown): x is CellModel {
 /** 12 upper-case hex characters: (UID word 0 + word 2) then the top 16 bits of word 1. */
 function formatSerialNumber(uid: Uint8Array): string {
   const v = new DataView(uid.buffer, uid.byteOffset, 12);
-  const w0 = v.getUint32(0, true);
-  const w1 = v.getUint32(4, true);
-  const w2 = v.getUint32(8, true);
-  return (((w0 + w2) >>> 0).toString(16).padStart(8, '0') + (w1 >>> 16).toString(16).padStart(4, '0')).toUpperCase();
+  return formatUsbSerialNumber(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true));
 }

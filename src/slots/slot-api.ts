@@ -14,7 +14,7 @@ export interface DeviceIdentity {
   path: string;
   status: number;
   gxOhm: number;
-  /** 96-bit MCU unique id as 24 hex characters, null if unreadable. */
+  /** USB serial-number string derived from the MCU unique ID (12 hex digits), null if unreadable. */
   uid: string | null;
 }
 

@@ -13,6 +13,8 @@ import { buildPlan } from '../modes/plan.js';
 import { normaliseModeName } from '../modes/catalogue.js';
 import type { ModeParamsMap } from '../modes/types.js';
 import { Register } from '../protocol/constants.js';
+import { formatUsbSerialNumber } from '../protocol/identity.js';
+import { wordBytesToUint32 } from '../protocol/words.js';
 import type { Port } from '../port/port.js';
 import type { DeviceIdentity, MeasureRequest, SampleMessage, SlotApi } from './slot-api.js';
 
@@ -48,8 +50,9 @@ export class SlotService implements SlotApi {
     }
     let uid: string | null = null;
     try {
+      // The serial-number string the device would show over USB, from its unique ID.
       const d = await device.readRegisters(Register.CHIP_ID, 6);
-      uid = Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+      uid = formatUsbSerialNumber(wordBytesToUint32(d, 0), wordBytesToUint32(d, 4), wordBytesToUint32(d, 8));
     } catch {
       uid = null;
     }

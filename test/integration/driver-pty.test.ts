@@ -152,3 +152,9 @@ test('unplug mid-run: clear error naming the port within 2 s, worker not hung', 
     await sims.close();
   }
 });
+
+test('connect reports the USB serial-number string the device derives from its unique ID', async () => {
+  const identity = await spawnWorker(exact.ports[1]!).connect();
+  assert.equal(identity.uid, exact.devices[1]!.serialNumber);
+  assert.match(identity.uid!, /^[0-9A-F]{12}$/);
+});
