@@ -110,6 +110,7 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
       poll_rate_hz: s.poll_rate_hz === null ? null : Number(s.poll_rate_hz.toFixed(1)),
       transactions: s.transactions,
       busy_replies: s.busy_replies,
+      busy_by_phase: s.busy_by_phase ?? null,
       timeouts: s.timeouts,
     };
     process.stdout.write(JSON.stringify(summary) + '\n');

@@ -22,6 +22,8 @@ const MIN_TICK_US = 195;
 const SNAPSHOT_PERIOD_MS = 250;
 const MAX_CONSECUTIVE_TIMEOUTS = 5;
 const SHRINKING_READS = [16, 8, 4, 2, 1];
+/** Points of slack before a read is attempted: the estimate of pending pairs is a few ticks off. */
+const PACING_MARGIN = 4;
 
 interface Clock {
   nowMs(): number;
@@ -46,6 +48,8 @@ class FifoRun {
   private lastSnapshot = { timeMs: 0, ticks: 0 };
   private intervalUs = NOMINAL_POINT_INTERVAL_US;
   private busy = 0;
+  private busyByPhase = { stream: 0, drain: 0, write: 0 };
+  private phase: 'stream' | 'drain' = 'stream';
   private consecutiveTimeouts = 0;
   private stopSent = false;
   private emitted = 0;
@@ -99,6 +103,7 @@ class FifoRun {
       measured_interval_us: ticks > 1 ? elapsedUs / ticks : null,
       poll_rate_hz: null,
       busy_replies: this.busy,
+      busy_by_phase: this.busyByPhase,
       events: this.acc.events,
     });
   }
@@ -221,6 +226,7 @@ class FifoRun {
     }
     if (r === null) {
       this.busy++;
+      this.busyByPhase[this.phase]++;
       return false;
     }
     this.consumePairs(r);
@@ -245,6 +251,7 @@ class FifoRun {
     }
     if (!r) {
       this.busy++;
+      this.busyByPhase.write++;
       return false;
     }
     this.acc.noteWrite(size);
@@ -295,7 +302,7 @@ class FifoRun {
       this.blocks.maybeFlush();
       // Sleep until a full chunk should be pending; a BUSY read only costs a transaction.
       now = clock.nowMs();
-      const missing = readSize - this.pendingEstimate(now);
+      const missing = readSize + PACING_MARGIN - this.pendingEstimate(now);
       if (missing <= 0 && (got === true || wrote)) continue;
       await sleep(Math.max(1, Math.min(20, (Math.max(missing, 1) * this.intervalUs) / 1000)));
     }
@@ -308,19 +315,24 @@ class FifoRun {
    */
   private async drainTail(): Promise<void> {
     if (this.isOcp) await this.sendStop();
+    this.phase = 'drain';
     const deadline = clock.nowMs() + 5000;
+    const sleepUntilChunk = async () => {
+      const missing = MAX_ADC_READ_PAIRS + PACING_MARGIN - this.pendingEstimate(clock.nowMs());
+      if (missing > 0) await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000)));
+    };
     for (;;) {
       this.throwIfAborted();
+      if (clock.nowMs() - this.lastSnapshot.timeMs >= SNAPSHOT_PERIOD_MS) await this.snapshot();
       if ((await this.read(MAX_ADC_READ_PAIRS)) === true) {
         this.blocks.maybeFlush();
-        const missing = MAX_ADC_READ_PAIRS - this.pendingEstimate(clock.nowMs());
-        if (missing > 0) await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000)));
+        await sleepUntilChunk();
         continue;
       }
-      const st = await this.device.readStatus();
-      if (st & StatusBit.RUN) {
+      const v = await this.snapshot();
+      if (v.status & StatusBit.RUN) {
         if (clock.nowMs() > deadline) throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} did not stop after TEST_STOP`);
-        await sleep(Math.max(1, (MAX_ADC_READ_PAIRS * this.intervalUs) / 2000));
+        await sleepUntilChunk();
         continue;
       }
       let gotAny = false;

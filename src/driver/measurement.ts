@@ -30,6 +30,8 @@ export interface RunSummary {
   poll_rate_hz: number | null;
   transactions: number;
   busy_replies: number;
+  /** FIFO-mode BUSY replies by where they happened (pacing diagnostics). */
+  busy_by_phase?: { stream: number; drain: number; write: number };
   timeouts: number;
   events: IntegrityEvent[];
 }
