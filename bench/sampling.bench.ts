@@ -82,6 +82,17 @@ async function runOnce(slots: number, seconds: number, simProcs: number) {
   }
   const ports = procs.flatMap((p) => p.ports);
   const workers = ports.map((p) => SlotWorker.spawn(p));
+  try {
+    return await measureAll(workers, procs, seconds, slots);
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.child.exitCode === null ? new Promise((r) => p.child.once('exit', r)) : undefined)));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureAll(workers: SlotWorker[], procs: SimProcess[], seconds: number, slots: number) {
   await Promise.all(workers.map((w) => w.connect()));
   // One CV cycle 0 → 0.5 → −0.5 → 0 V (2 V of sweep) lasting `seconds`.
   const params = parseModeParams('CV', { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 }) as unknown as Record<string, unknown>;
@@ -104,11 +115,6 @@ async function runOnce(slots: number, seconds: number, simProcs: number) {
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const simCpu = (await treeCpuSeconds(procs.map((p) => p.child.pid!))) - simCpu0;
-  await Promise.all(workers.map((w) => w.close()));
-  for (const p of procs) p.child.kill('SIGTERM');
-  await Promise.all(procs.map((p) => new Promise((r) => p.child.once('exit', r))));
-  await rm(dir, { recursive: true, force: true });
-
   const rates = outcomes.map((o) => o.rows / o.summary.duration_s).sort((a, b) => a - b);
   const sum = (f: (o: (typeof outcomes)[number]) => number) => outcomes.reduce((a, o) => a + f(o), 0);
   return {

@@ -20,6 +20,16 @@ export function applyPoolThreadPriority(data: unknown = workerData): number | nu
   if (isMainThread) return null;
   const nice = (data as Partial<PoolWorkerData> | null | undefined)?.threadNice;
   if (typeof nice !== 'number' || !Number.isInteger(nice) || nice <= 0 || nice > 19) return null;
+  return setThreadNice(nice);
+}
+
+/**
+ * Sets the nice value of the calling worker thread (Linux: per thread). Negative values
+ * need privileges; when refused, the thread keeps its priority. Returns the value applied
+ * or null.
+ */
+export function setThreadNice(nice: number): number | null {
+  if (isMainThread) return null;
   try {
     setPriority(nice);
     return nice;
