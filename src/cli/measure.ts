@@ -7,20 +7,12 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DaemonError, ValidationError } from '../errors.js';
+import type { IntegrityCounters } from '../driver/measurement.js';
 import { parseModeRequest } from '../modes/validate.js';
 import { RecorderThread } from '../recording/recorder.js';
 import { SlotWorker } from '../slots/slot-worker.js';
 import { startSimulators } from '../sim/run-sim.js';
 
-export interface MeasureCliSummary {
-  points: number;
-  expected_points: number;
-  lost: number;
-  duplicated: number;
-  dac_underruns: number;
-  adc_overflows: number;
-  duration_s: number;
-}
 
 function usage(): never {
   throw new ValidationError('argv', 'usage: beepbox measure (--port PATH | --simulate) --mode MODE --params JSON [--tia-gain G] [--sampling-interval S] --out FILE.csv');
@@ -97,7 +89,7 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
     });
     const s = outcome.summary;
     const lost = s.lost + outcome.integrity.missingMessages;
-    const summary: MeasureCliSummary & Record<string, unknown> = {
+    const summary: IntegrityCounters & Record<string, unknown> = {
       points: outcome.integrity.rows,
       expected_points: s.expected_points,
       lost,

@@ -13,16 +13,20 @@ export interface LoopOptions {
   onProgress?: (pointsDone: number) => void;
 }
 
-export interface RunSummary {
+/** What a measurement delivered against its plan: reported by the CLI, the job record and the API. */
+export interface IntegrityCounters {
   /** Rows delivered to the sink. */
   points: number;
-  /** Rows the plan asked for (for galvanostatic polling: plan points; see sampled_points). */
+  /** Rows the plan asked for (galvanostatic polling delivers fewer by design). */
   expected_points: number;
   lost: number;
   duplicated: number;
   dac_underruns: number;
   adc_overflows: number;
   duration_s: number;
+}
+
+export interface RunSummary extends IntegrityCounters {
   aborted: boolean;
   /** Mean device tick period measured from the pair stream, in µs (null for polling). */
   measured_interval_us: number | null;

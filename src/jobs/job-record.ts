@@ -4,24 +4,15 @@
  * trust the data (resolved parameters, versions, device identities, integrity counters).
  * Progress figures are computed, never stored.
  */
+import type { IntegrityCounters, RunSummary } from '../driver/measurement.js';
 import type { IntegrityEvent } from '../driver/run-accounting.js';
 import type { ModeEstimate } from './progress.js';
 import type { JobState, SlotState } from './types.js';
 
 export const JOB_RECORD_SCHEMA = 1;
 
-export interface ModeResult {
+export interface ModeResult extends Pick<RunSummary, keyof IntegrityCounters | 'measured_interval_us' | 'poll_rate_hz' | 'aborted'> {
   mode: string;
-  points: number;
-  expected_points: number;
-  lost: number;
-  duplicated: number;
-  dac_underruns: number;
-  adc_overflows: number;
-  duration_s: number;
-  measured_interval_us: number | null;
-  poll_rate_hz: number | null;
-  aborted: boolean;
   /** First integrity events (capped), for the record. */
   events: IntegrityEvent[];
   /** "ok", or why the plot was skipped; null when no plot was asked for. */

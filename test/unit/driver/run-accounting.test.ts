@@ -28,6 +28,38 @@ class FakeFifo {
   }
 }
 
+/** A fake FIFO and its accounting, plus the rows a host would emit (plan index, truth). */
+function harness(totalSetpoints: number) {
+  const f = new FakeFifo();
+  const acc = new RunAccounting(totalSetpoints);
+  let next = 0;
+  const rows: number[] = [];
+  const truth: number[] = [];
+  return {
+    f,
+    acc,
+    rows,
+    truth,
+    write(n: number) {
+      for (let i = 0; i < n; i++) f.dac.push(next++);
+      acc.noteWrite(n);
+    },
+    step(n: number) {
+      for (let t = 0; t < n; t++) f.step();
+    },
+    read() {
+      const pairs = f.adc.splice(0);
+      const idx = acc.takePairs(pairs.length);
+      pairs.forEach((p, i) => {
+        if (idx[i]! >= 0 && idx[i]! < acc.totalSetpoints) {
+          rows.push(idx[i]!);
+          truth.push(p);
+        }
+      });
+    },
+  };
+}
+
 test('no underrun: pair k carries plan index k-1, pair 0 is pre-run', () => {
   const acc = new RunAccounting(100);
   acc.noteWrite(100);
@@ -38,62 +70,42 @@ test('no underrun: pair k carries plan index k-1, pair 0 is pre-run', () => {
 });
 
 test('underrun seen while in progress is located exactly and its held pairs dropped', () => {
-  const f = new FakeFifo();
-  const acc = new RunAccounting(200);
-  let next = 0;
-  const write = (n: number) => { for (let i = 0; i < n; i++) f.dac.push(next++); acc.noteWrite(n); };
-  const rows: number[] = [];
-  const truth: number[] = [];
-  const read = () => {
-    const pairs = f.adc.splice(0);
-    const idx = acc.takePairs(pairs.length);
-    pairs.forEach((p, i) => { if (idx[i]! >= 0 && idx[i]! < acc.totalSetpoints) { rows.push(idx[i]!); truth.push(p); } });
-  };
-  write(50);
-  for (let t = 0; t < 40; t++) f.step();
-  read();
-  for (let t = 0; t < 25; t++) f.step(); // FIFO runs dry after 50 pops: 15 underrun ticks so far
-  assert.equal(acc.applySnapshot(f.adcFifoElem, f.dacFifoElem).length, 1);
-  read();
-  write(150);
-  for (let t = 0; t < 3; t++) f.step();
-  acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
-  for (let t = 0; t < 200; t++) f.step();
-  read();
-  assert.ok(acc.underrunTicks >= 15);
+  const h = harness(200);
+  h.write(50);
+  h.step(40);
+  h.read();
+  h.step(25); // FIFO runs dry after 50 pops: 15 underrun ticks so far
+  assert.equal(h.acc.applySnapshot(h.f.adcFifoElem, h.f.dacFifoElem).length, 1);
+  h.read();
+  h.write(150);
+  h.step(3);
+  h.acc.applySnapshot(h.f.adcFifoElem, h.f.dacFifoElem);
+  h.step(200);
+  h.read();
+  assert.ok(h.acc.underrunTicks >= 15);
   // Every emitted row's plan index equals the setpoint really in force, none duplicated.
-  assert.deepEqual(rows, truth);
-  assert.equal(new Set(rows).size, rows.length);
-  assert.equal(rows.length, 200);
-  assert.equal(acc.events.filter((e) => e.kind === 'dac_underrun').length >= 1, true);
-  assert.equal(acc.events[0]!.planIndex, 50);
+  assert.deepEqual(h.rows, h.truth);
+  assert.equal(new Set(h.rows).size, h.rows.length);
+  assert.equal(h.rows.length, 200);
+  assert.ok(h.acc.events.some((e) => e.kind === 'dac_underrun'));
+  assert.equal(h.acc.events[0]!.planIndex, 50);
 });
 
 test('underrun that ended between snapshots is pinned to the only write in between', () => {
-  const f = new FakeFifo();
-  const acc = new RunAccounting(300);
-  let next = 0;
-  const write = (n: number) => { for (let i = 0; i < n; i++) f.dac.push(next++); acc.noteWrite(n); };
-  const rows: number[] = [];
-  const truth: number[] = [];
-  const read = () => {
-    const pairs = f.adc.splice(0);
-    const idx = acc.takePairs(pairs.length);
-    pairs.forEach((p, i) => { if (idx[i]! >= 0 && idx[i]! < acc.totalSetpoints) { rows.push(idx[i]!); truth.push(p); } });
-  };
-  write(100);
-  for (let t = 0; t < 20; t++) f.step();
-  acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
-  for (let t = 0; t < 110; t++) f.step(); // dry after tick 100: 30 underruns, unseen
-  write(200);
-  for (let t = 0; t < 5; t++) f.step();
-  const ev = acc.applySnapshot(f.adcFifoElem, f.dacFifoElem);
+  const h = harness(300);
+  h.write(100);
+  h.step(20);
+  h.acc.applySnapshot(h.f.adcFifoElem, h.f.dacFifoElem);
+  h.step(110); // dry after tick 100: 30 underruns, unseen
+  h.write(200);
+  h.step(5);
+  const ev = h.acc.applySnapshot(h.f.adcFifoElem, h.f.dacFifoElem);
   assert.equal(ev[0]?.kind, 'dac_underrun');
   assert.equal(ev[0]?.count, 30);
-  for (let t = 0; t < 300; t++) f.step();
-  read();
-  assert.deepEqual(rows, truth);
-  assert.equal(rows.length, 300);
+  h.step(300);
+  h.read();
+  assert.deepEqual(h.rows, h.truth);
+  assert.equal(h.rows.length, 300);
 });
 
 test('ADC overflow: lost pairs become a reported gap, later rows keep their own indices', () => {
