@@ -6,7 +6,7 @@
  * State machine per slot: queued → running → done | failed | cancelled (terminal states
  * are final); the job state is derived from its slots.
  */
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../api-error.js';
@@ -386,7 +386,6 @@ export class JobEngine {
 
   /** Run-relative files in the mode directories of the modes this slot started. */
   private async listSlotFiles(job: JobRuntime, slot: string, lastModeIndex: number): Promise<string[]> {
-    const { readdir, lstat } = await import('node:fs/promises');
     const out: string[] = [];
     for (let k = 0; k <= lastModeIndex; k++) {
       const files = job.layout!.modeFiles(slot, job.record.modes[k]!);
