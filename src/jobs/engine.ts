@@ -551,7 +551,10 @@ export class JobEngine {
       });
       runners.push(...job.runners);
     }
-    await Promise.race([Promise.allSettled(runners), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(runners), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    // A pending timer would keep the stopped daemon alive for the whole timeout.
+    clearTimeout(timer);
     await this.deps.jobStore.flush();
   }
 }

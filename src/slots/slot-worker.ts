@@ -85,7 +85,10 @@ export class SlotWorker {
   async close(): Promise<void> {
     if (this.terminated) return;
     try {
-      if (!this.crashed) await Promise.race([this.remote.close(), new Promise((r) => setTimeout(r, 2000))]);
+      let timer: NodeJS.Timeout | undefined;
+      if (!this.crashed) await Promise.race([this.remote.close(), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      // A pending timer would keep a stopping daemon alive for the whole 2 s.
+      clearTimeout(timer);
     } finally {
       this.terminated = true;
       this.remote[Comlink.releaseProxy]();
