@@ -81,6 +81,7 @@ export class JobEngine {
     const stored = await this.deps.jobStore.loadAll();
     const at = nowIso();
     for (const { record } of stored) {
+      const job: JobRuntime = { record, layout: this.recoverLayout(record), cancelRequested: false, live: record.slots.map(() => ({ pointsDone: 0, abort: null })), runners: [] };
       let changed = false;
       for (const s of record.slots) {
         if (!isTerminal(s.status)) {
@@ -88,6 +89,8 @@ export class JobEngine {
           s.message = 'interrupted by server restart';
           s.ended_at = at;
           if (s.started_at === null) s.started_at = at;
+          // A mode's files are recorded when it ends; list the partial files of the interrupted one (4.3).
+          if (job.layout !== null && s.mode_index >= 0) s.files = await this.listSlotFiles(job, s.slot, s.mode_index);
           changed = true;
         }
       }
@@ -96,9 +99,19 @@ export class JobEngine {
         record.ended_at ??= at;
         await this.deps.jobStore.save(record.run_id, record);
       }
-      this.jobs.set(record.run_id, { record, layout: null, cancelRequested: false, live: record.slots.map(() => ({ pointsDone: 0, abort: null })), runners: [] });
+      this.jobs.set(record.run_id, job);
     }
     if (stored.length > 0) this.deps.logger.info({ jobs: stored.length }, 'job records loaded');
+  }
+
+  /** The file layout of a persisted job (null if it no longer matches its run directory). */
+  private recoverLayout(record: JobRecord): JobRuntime['layout'] {
+    try {
+      const layout = computeRunLayout(this.deps.runsRoot, { experiment_name: record.experiment_name, subdir: record.storage_subfolder, client_datetime: record.client_datetime });
+      return layout.runDir === record.run_dir ? layout : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Slot → run_id of its reserving job (for /devices/status and rescan). */
