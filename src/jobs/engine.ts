@@ -233,7 +233,9 @@ export class JobEngine {
     }
     if (issues.length > 0) {
       const first = issues[0]!;
-      throw new ApiError('jobs.invalid_params', `Invalid parameters for ${first.mode}: ${first.field} ${first.message.charAt(0).toLowerCase()}${first.message.slice(1).replace(/\.$/, '')}`, 'Validate parameters with POST /modes/{mode}/validate.', { errors: issues });
+      // "Value must be greater than zero." on scan_rate → "scan_rate must be greater than zero" (rest-api 1.6).
+      const text = first.message.replace(/^(Value|Field) /, '').replace(/\.$/, '');
+      throw new ApiError('jobs.invalid_params', `Invalid parameters for ${first.mode}: ${first.field} ${text.charAt(0).toLowerCase()}${text.slice(1)}`, 'Validate parameters with POST /modes/{mode}/validate.', { errors: issues });
     }
     return { params, requestParams, estimates };
   }
