@@ -4,7 +4,8 @@
  */
 import { ApiError } from '../api-error.js';
 import { describeModeParams, listModes, normaliseModeName, UnsupportedModeError } from '../modes/catalogue.js';
-import { validateModeParams } from '../modes/validate.js';
+import { isMissingValue } from '../modes/coerce.js';
+import { validateModeParams, type ValidationResult } from '../modes/validate.js';
 import type { SlotRegistry } from '../slots/slot-registry.js';
 import type { DeviceApi, ModeApi } from '../http/services.js';
 import type { JobEngine } from './engine.js';
@@ -16,6 +17,20 @@ function modeNotFound(mode: string): ApiError {
 
 function devicesUnavailable(): ApiError {
   return new ApiError('devices.unavailable', 'No devices registered', 'Use POST /admin/rescan to look for devices.');
+}
+
+/**
+ * Modes the reference validator knows without being measurement modes (rest-api 9.3): AC has no
+ * waveform (modes.md 6.3, a job naming it is refused) but /validate checks its required fields
+ * and says the values were not checked.
+ */
+const VALIDATE_ONLY_MODES: Readonly<Record<string, readonly string[]>> = { AC: ['duration_s', 'frequency_hz', 'voltage_v'] };
+
+function validateRequiredOnly(mode: string, fields: readonly string[], body: unknown): ValidationResult {
+  const params = (body ?? {}) as Record<string, unknown>;
+  const errors = fields.filter((f) => isMissingValue(params[f])).map((field) => ({ field, code: 'missing_field' as const, message: 'Field is required.' }));
+  const warnings = [{ field: '*', code: 'not_implemented' as const, message: `${mode} validation is not yet implemented; values were not checked.` }];
+  return { ok: errors.length === 0, errors, warnings, adjusted: errors.length === 0 ? params : null };
 }
 
 export function createModeApi(registry: SlotRegistry): ModeApi {
@@ -31,6 +46,8 @@ export function createModeApi(registry: SlotRegistry): ModeApi {
       return describeModeParams(name);
     },
     validate(mode, body) {
+      const validateOnly = VALIDATE_ONLY_MODES[mode.trim().toUpperCase()];
+      if (validateOnly) return validateRequiredOnly(mode.trim().toUpperCase(), validateOnly, body);
       try {
         return validateModeParams(mode, body);
       } catch (err) {
