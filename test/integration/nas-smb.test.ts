@@ -4,10 +4,8 @@
  * cannot create the unix user smbd needs.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,159 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { runCommand, type RunCommand } from '../../src/nas/command.js';
+import { freePort, portAccepts, run, SHARE, Smbd, SMB_USER, smbPrograms, smbSkipReason } from '../helpers/smbd.js';
 import { NasService, type NasServiceOptions } from '../../src/nas/nas-service.js';
 import { UPLOAD_DONE_MARKER, UPLOAD_FAILED_MARKER } from '../../src/nas/local-files.js';
 
-const SMB_USER = 'beepnastest';
-const SHARE = 'beep';
 const BASE_SUBDIR = 'Box01/incoming';
-
-// ---- environment -------------------------------------------------------------------------
-
-async function findProgram(name: string): Promise<string | null> {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin']) {
-    const p = path.join(dir, name);
-    try {
-      await fs.access(p);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
-async function run(file: string, args: string[], input?: string): Promise<{ code: number | null; out: string }> {
-  const r = await runCommand(file, args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
-  return { code: r.code, out: `${r.stdout}${r.stderr}` };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-/** A throw-away smbd: own config, private/lock/state/cache/pid dirs, log file and passdb. */
-class Smbd {
-  readonly confPath: string;
-  readonly shareDir: string;
-  #child: ChildProcess | null = null;
-
-  constructor(
-    readonly dir: string,
-    readonly port: number,
-    readonly smbdPath: string,
-  ) {
-    this.confPath = path.join(dir, 'smb.conf');
-    this.shareDir = path.join(dir, 'share');
-  }
-
-  async writeConfig(): Promise<void> {
-    for (const d of ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'binddns', 'share']) await fs.mkdir(path.join(this.dir, d), { recursive: true });
-    const d = this.dir;
-    const conf = `[global]
-  workgroup = WORKGROUP
-  server role = standalone server
-  private dir = ${d}/private
-  lock directory = ${d}/lock
-  state directory = ${d}/state
-  cache directory = ${d}/cache
-  pid directory = ${d}/pid
-  ncalrpc dir = ${d}/ncalrpc
-  binddns dir = ${d}/binddns
-  log file = ${d}/smbd.log
-  max log size = 1000
-  log level = 1
-  passdb backend = tdbsam:${d}/private/passdb.tdb
-  smb ports = ${this.port}
-  interfaces = lo
-  bind interfaces only = yes
-  disable netbios = yes
-  server min protocol = SMB2
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
-  usershare max shares = 0
-
-[${SHARE}]
-  path = ${this.shareDir}
-  read only = no
-  valid users = ${SMB_USER}
-  force user = root
-`;
-    await fs.writeFile(this.confPath, conf);
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(this.smbdPath, ['--foreground', '--no-process-group', `--configfile=${this.confPath}`], {
-      stdio: 'ignore',
-      detached: true,
-    });
-    this.#child = child;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`smbd exited with ${child.exitCode}; see ${this.dir}/smbd.log`);
-      if (await portAccepts(this.port)) return;
-      await sleep(100);
-    }
-    throw new Error('smbd did not accept connections within 20 s');
-  }
-
-  /** Stop smbd and every child it forked (its own process group). */
-  async stop(): Promise<void> {
-    const child = this.#child;
-    this.#child = null;
-    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const killGroup = (sig: NodeJS.Signals): void => {
-      try {
-        process.kill(-(child.pid as number), sig);
-      } catch {
-        // already gone
-      }
-    };
-    // SIGTERM to the main process only: it stops its helpers (notifyd, cleanupd, connection
-    // children) and reaps them, so nothing is left behind as an orphan or zombie.
-    child.kill('SIGTERM');
-    const done = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
-    if (!done) {
-      killGroup('SIGKILL');
-      await exited;
-    }
-    // Wait for the rest of the process group to go, then make sure.
-    const groupGone = (): boolean => {
-      try {
-        process.kill(-(child.pid as number), 0);
-        return false;
-      } catch {
-        return true;
-      }
-    };
-    const groupDeadline = Date.now() + 5000;
-    while (!groupGone() && Date.now() < groupDeadline) await sleep(50);
-    if (!groupGone()) killGroup('SIGKILL');
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (await portAccepts(this.port))) await sleep(50);
-  }
-}
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -226,21 +76,8 @@ async function walkFiles(dir: string): Promise<string[]> {
 
 // ---- suite -------------------------------------------------------------------------------
 
-const programs = {
-  smbd: await findProgram('smbd'),
-  smbclient: await findProgram('smbclient'),
-  smbpasswd: await findProgram('smbpasswd'),
-};
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const skipReason = !programs.smbd
-  ? 'smbd not installed (Debian package "samba")'
-  : !programs.smbclient
-    ? 'smbclient not installed (Debian package "smbclient")'
-    : !programs.smbpasswd
-      ? 'smbpasswd not installed (Debian package "samba-common-bin")'
-      : !isRoot
-        ? 'needs root to create the throw-away unix user that tdbsam requires'
-        : false;
+const programs = smbPrograms;
+const skipReason = smbSkipReason;
 
 describe('NasService against a real smbd', { skip: skipReason, timeout: 180_000 }, () => {
   let root = '';
