@@ -1,5 +1,5 @@
 import { constants as fsConstants, readFileSync, rmSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -307,6 +307,46 @@ async function sweepOrphanProfiles(profileRoot: string): Promise<void> {
         }
       }),
   );
+}
+
+/**
+ * Kills every Chromium process whose command line names a profile below `profileRoot` (Linux:
+ * /proc) and waits, at most `timeoutMs`, until they are gone. For the plot service's close: the
+ * browsers of terminated pool threads only notice their closed pipe later and then still write
+ * into their profiles. A browser is a process-group leader (puppeteer spawns it detached), so the
+ * group kill takes its helpers along.
+ */
+export async function killBrowsersUnder(profileRoot: string, timeoutMs = 3000): Promise<void> {
+  const needle = `--user-data-dir=${join(profileRoot, PROFILE_PREFIX)}`;
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(needle)) pids.push(Number(entry));
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some((pid) => isRunning(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Alive and not a zombie (a killed browser stays a zombie until the daemon exits). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function isProcessAlive(pid: number): boolean {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
+import { killBrowsersUnder } from './chromium-session.js';
 import { deriveBodePngPath, resolveSpectrumCsvPath } from './plot-kind.js';
 import { PLOT_KINDS, type PlotRequest, type PlotResult, type PlotStatus, type RenderTaskPayload, type RenderTaskResult } from './types.js';
 
@@ -104,6 +105,8 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
     status: () => ({ ...state }),
     async close() {
       closed = true;
+      // The pool is destroyed first; its browsers would outlive the daemon and write into the profile root after the rm.
+      await killBrowsersUnder(profileRoot);
       await rm(profileRoot, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }).catch(() => undefined);
     },
   };
