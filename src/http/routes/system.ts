@@ -58,10 +58,10 @@ export const systemRoutes: readonly AnyRoute[] = [
     example: { response: { ok: true, devices: 2, box_id: 'lab-box-01' } },
     handler: ({ services }) => ({
       body: {
-        ...services.health.details(),
         ok: true,
         devices: services.devices.list().length,
         box_id: services.config.boxId,
+        ...services.health.details(),
       },
     }),
   }),
