@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -76,15 +77,29 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
+/**
+ * CPU priorities (Linux nice, per thread): the supervisor's loop (API, sample forwarding: little
+ * work, latency-bound) first, then the slot workers (device I/O with a ~0.7 s FIFO deadline),
+ * then bulk work (recorder +5, plot/ZIP pool +10). Raising needs privileges; otherwise all
+ * threads simply stay at the default.
+ */
+const SUPERVISOR_NICE = -10;
+
 export async function startDaemon(config: DaemonConfig, logger: Logger): Promise<Daemon> {
   await mkdir(config.runsRoot, { recursive: true });
   const cleanups: Array<() => Promise<void>> = [];
   let sim: ChildProcess | null = null;
   let ports = config.beepPorts;
   if (config.simulate > 0) {
+    // Started before the priority change: virtual devices stand in for hardware, not for the daemon.
     const started = await startSimulatorProcess(config.simulate, join(config.runsRoot, '.sim'), logger);
     sim = started.child;
     ports = [ports, ...started.ports].filter(Boolean).join(',');
+  }
+  try {
+    setPriority(SUPERVISOR_NICE);
+  } catch {
+    logger.debug('running at default CPU priority (no privilege to raise it)');
   }
   const registry = new SlotRegistry({ configuredPorts: ports, logger: logger.child({ component: 'slots' }) });
   await registry.rescan();

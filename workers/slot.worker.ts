@@ -8,7 +8,7 @@ import { SlotService } from '../src/slots/slot-service.js';
 
 // Device I/O is the only work with a hard deadline (the ADC FIFO holds ~0.7 s): run it ahead
 // of bulk work (CSV formatting, plots, ZIPs) when the box is loaded. Needs privileges; else unchanged.
-setThreadNice(-5);
+setThreadNice(Number(process.env.BEEPBOX_SLOT_NICE ?? -5));
 installErrorTransfer();
 const { portPath } = workerData as { portPath: string };
 Comlink.expose(new SlotService(portPath, (path) => TtyPort.open(path)), nodeEndpoint(parentPort));
