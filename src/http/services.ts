@@ -33,7 +33,6 @@ export interface FileDownload {
   stream: Readable;
   size: number;
   name: string;
-  contentType: string;
 }
 
 export interface RunApi {

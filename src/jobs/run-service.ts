@@ -35,7 +35,7 @@ export function createRunApi(engine: JobEngine, runIndex: RunIndex, pool: ZipTas
     async openFile(runId, path) {
       const s = await scope(runId);
       const f = await openRunFile(s.runDir, s.slots, path);
-      return { stream: f.stream, size: f.size, name: f.name, contentType: f.contentType };
+      return { stream: f.stream, size: f.size, name: f.name };
     },
     async openZip(runId) {
       const s = await scope(runId);

@@ -120,24 +120,6 @@ export function normaliseRunFilePath(requested: string, slots: readonly string[]
   return normalised;
 }
 
-/** Content type by extension (rest-api 3.14). */
-export function contentTypeFor(name: string): string {
-  const dot = name.lastIndexOf('.');
-  const ext = dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
-  switch (ext) {
-    case 'csv':
-      return 'text/csv; charset=utf-8';
-    case 'png':
-      return 'image/png';
-    case 'json':
-      return 'application/json';
-    case 'txt':
-    case '':
-      return 'text/plain; charset=utf-8';
-    default:
-      return 'application/octet-stream';
-  }
-}
 
 export interface ResolvedRunFile {
   /** Real path of the file (symlinks resolved, inside the run directory). */
@@ -147,7 +129,6 @@ export interface ResolvedRunFile {
   size: number;
   /** Base name of the requested path (for Content-Disposition). */
   name: string;
-  contentType: string;
 }
 
 function isInside(parent: string, child: string): boolean {
@@ -181,7 +162,7 @@ export async function resolveRunFile(runDir: string, slots: readonly string[], r
     throw fileNotFound();
   }
   const name = relPath.slice(relPath.lastIndexOf('/') + 1);
-  return { absPath: realFile, relPath, size, name, contentType: contentTypeFor(name) };
+  return { absPath: realFile, relPath, size, name };
 }
 
 export interface OpenedRunFile extends ResolvedRunFile {

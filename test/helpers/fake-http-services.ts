@@ -190,7 +190,7 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
       streams.push(stream);
       const name = path.split('/').pop() ?? path;
       // Deliberately a wrong type: the HTTP layer must set Content-Type by extension itself.
-      return { stream, size: bytes.length, name, contentType: 'application/x-fake' };
+      return { stream, size: bytes.length, name };
     },
     async openZip(runId) {
       record('runs.openZip', runId);

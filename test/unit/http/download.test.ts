@@ -13,6 +13,7 @@ describe('contentTypeFor', () => {
     assert.equal(contentTypeFor('upload_failed'), 'text/plain; charset=utf-8');
     assert.equal(contentTypeFor('.hidden'), 'text/plain; charset=utf-8');
     assert.equal(contentTypeFor('archive.zip'), 'application/octet-stream');
+    assert.equal(contentTypeFor('a.csv.gz'), 'application/octet-stream');
     assert.equal(contentTypeFor('dir.csv/file.bin'), 'application/octet-stream');
   });
 });

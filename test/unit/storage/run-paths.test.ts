@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { indexPathToDir, isValidRunId, legacyRunDir, parseRunIndex } from '../../../src/storage/run-index.js';
-import { compareCodePoints, contentTypeFor, normaliseRunFilePath } from '../../../src/storage/run-files.js';
+import { compareCodePoints, normaliseRunFilePath } from '../../../src/storage/run-files.js';
 import { formatJson } from '../../../src/storage/atomic-file.js';
 
 const ROOT = '/opt/box/runs';
@@ -76,18 +76,6 @@ test('download path normalisation (rest-api 6.6)', () => {
     'wells/slot01/CV/a.csv',
   ];
   for (const input of refused) assert.equal(normaliseRunFilePath(input, slots), null, JSON.stringify(input));
-});
-
-test('content types by extension (rest-api 3.14)', () => {
-  assert.equal(contentTypeFor('a.csv'), 'text/csv; charset=utf-8');
-  assert.equal(contentTypeFor('A.CSV'), 'text/csv; charset=utf-8');
-  assert.equal(contentTypeFor('a.png'), 'image/png');
-  assert.equal(contentTypeFor('a.json'), 'application/json');
-  assert.equal(contentTypeFor('notes.txt'), 'text/plain; charset=utf-8');
-  assert.equal(contentTypeFor('UPLOAD_DONE'), 'text/plain; charset=utf-8');
-  assert.equal(contentTypeFor('.hidden'), 'text/plain; charset=utf-8');
-  assert.equal(contentTypeFor('a.zip'), 'application/octet-stream');
-  assert.equal(contentTypeFor('a.csv.gz'), 'application/octet-stream');
 });
 
 test('code-point order differs from UTF-16 order above the BMP', () => {
