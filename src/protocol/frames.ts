@@ -11,28 +11,27 @@ export const EXCEPTION_FRAME_BYTES = 5;
 export const WRITE_REPLY_BYTES = 8;
 export const READ_REQUEST_BYTES = 8;
 
-export function encodeReadRequest(start: number, count: number, address = UNIT_ADDRESS, fn: number = FunctionCode.READ_HOLDING): Uint8Array {
-  const f = new Uint8Array(READ_REQUEST_BYTES);
+/** address, function, then big-endian 16-bit words (start, count, …) from offset 2. */
+function writeHeader(f: Uint8Array, address: number, fn: number, words: readonly number[]): void {
   f[0] = address;
   f[1] = fn;
-  f[2] = start >>> 8;
-  f[3] = start & 0xff;
-  f[4] = count >>> 8;
-  f[5] = count & 0xff;
+  words.forEach((w, i) => {
+    f[2 + 2 * i] = (w >>> 8) & 0xff;
+    f[3 + 2 * i] = w & 0xff;
+  });
+}
+
+export function encodeReadRequest(start: number, count: number, address = UNIT_ADDRESS, fn: number = FunctionCode.READ_HOLDING): Uint8Array {
+  const f = new Uint8Array(READ_REQUEST_BYTES);
+  writeHeader(f, address, fn, [start, count]);
   appendCrc(f, 6);
   return f;
 }
 
 /** Write-multiple request; `data` holds the register bytes (2 per register, big-endian words). */
 export function encodeWriteRequest(start: number, data: Uint8Array, address = UNIT_ADDRESS): Uint8Array {
-  const count = data.length >>> 1;
   const f = new Uint8Array(9 + data.length);
-  f[0] = address;
-  f[1] = FunctionCode.WRITE_MULTIPLE;
-  f[2] = start >>> 8;
-  f[3] = start & 0xff;
-  f[4] = count >>> 8;
-  f[5] = count & 0xff;
+  writeHeader(f, address, FunctionCode.WRITE_MULTIPLE, [start, data.length >>> 1]);
   f[6] = data.length & 0xff;
   f.set(data, 7);
   appendCrc(f, 7 + data.length);
@@ -41,18 +40,8 @@ export function encodeWriteRequest(start: number, data: Uint8Array, address = UN
 
 /** Read/write-multiple (0x17): the device writes first, then reads. */
 export function encodeReadWriteRequest(readStart: number, readCount: number, writeStart: number, data: Uint8Array, address = UNIT_ADDRESS): Uint8Array {
-  const count = data.length >>> 1;
   const f = new Uint8Array(13 + data.length);
-  f[0] = address;
-  f[1] = FunctionCode.READ_WRITE_MULTIPLE;
-  f[2] = readStart >>> 8;
-  f[3] = readStart & 0xff;
-  f[4] = readCount >>> 8;
-  f[5] = readCount & 0xff;
-  f[6] = writeStart >>> 8;
-  f[7] = writeStart & 0xff;
-  f[8] = count >>> 8;
-  f[9] = count & 0xff;
+  writeHeader(f, address, FunctionCode.READ_WRITE_MULTIPLE, [readStart, readCount, writeStart, data.length >>> 1]);
   f[10] = data.length & 0xff;
   f.set(data, 11);
   appendCrc(f, 11 + data.length);
@@ -86,12 +75,7 @@ export function encodeReadResponse(address: number, fn: number, data: Uint8Array
 
 export function encodeWriteResponse(address: number, start: number, count: number): Uint8Array {
   const f = new Uint8Array(WRITE_REPLY_BYTES);
-  f[0] = address;
-  f[1] = FunctionCode.WRITE_MULTIPLE;
-  f[2] = start >>> 8;
-  f[3] = start & 0xff;
-  f[4] = count >>> 8;
-  f[5] = count & 0xff;
+  writeHeader(f, address, FunctionCode.WRITE_MULTIPLE, [start, count]);
   appendCrc(f, 6);
   return f;
 }
