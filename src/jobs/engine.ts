@@ -60,6 +60,15 @@ interface JobRuntime {
 
 const nowIso = () => new Date().toISOString();
 
+/** "12 points lost (ADC overflow), 3 DAC underruns (held points dropped)", or null when clean. */
+function describeIntegrity(r: ModeResult): string | null {
+  const parts: string[] = [];
+  if (r.lost > 0) parts.push(`${r.lost} points lost${r.adc_overflows > 0 ? ' (ADC FIFO overflow)' : ''}`);
+  if (r.dac_underruns > 0) parts.push(`${r.dac_underruns} DAC underrun ticks (held points dropped, alignment kept)`);
+  if (r.duplicated > 0) parts.push(`${r.duplicated} duplicate points dropped`);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
 function formatRunIdTime(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
 }
@@ -286,7 +295,8 @@ export class JobEngine {
     const s = r.slots[i]!;
     const live = job.live[i]!;
     const log = this.deps.logger.child({ runId: r.run_id, slot: s.slot });
-    let lastError: string | null = null;
+    /** Done, but worth telling: data-integrity events and skipped plots. */
+    const notes: string[] = [];
     try {
       // queued → running only once the worker has acquired the device (rest-api 4.4).
       const worker = await this.deps.registry.ensureWorker(s.slot).catch((err: unknown) => {
@@ -358,6 +368,7 @@ export class JobEngine {
           live.abort = null;
           const written = await recording.close().catch((err: unknown) => {
             log.error({ err, mode }, 'recording not closed cleanly');
+            result.error ??= `writing ${mode} data failed: ${(err as Error).message}`;
             return null;
           });
           if (written) result.warnings.push(...written.warnings);
@@ -365,17 +376,21 @@ export class JobEngine {
           this.persist(job);
         }
         log.info({ mode, points: result.points, expected: result.expected_points, lost: result.lost, underruns: result.dac_underruns, overflows: result.adc_overflows }, 'mode finished');
+        // A CSV that could not be written completely is a failed measurement, never a done one.
+        if (result.error) throw new DaemonError('INTERNAL', result.error);
+        const integrity = describeIntegrity(result);
+        if (integrity) notes.push(`${mode}: ${integrity}`);
         if (result.aborted || job.cancelRequested) break;
         if (r.make_plot) {
           const plot = await this.renderPlot(job, s.slot, mode, files, params);
           result.plot = plot;
-          if (plot !== 'ok') lastError = plot;
+          if (plot !== 'ok') notes.push(plot);
           s.files = await this.listSlotFiles(job, s.slot, k);
         }
       }
       if (job.cancelRequested) this.endSlot(job, i, 'cancelled', 'cancelled');
       else if (this.shuttingDown) this.endSlot(job, i, 'failed', 'stopped by daemon shutdown');
-      else this.endSlot(job, i, 'done', lastError);
+      else this.endSlot(job, i, 'done', notes.length > 0 ? notes.join('; ') : null);
     } catch (err) {
       log.warn({ err }, 'slot failed');
       if (job.cancelRequested) this.endSlot(job, i, 'cancelled', 'cancelled');
