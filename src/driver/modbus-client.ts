@@ -95,6 +95,8 @@ export class ModbusClient {
       const p = this.pending;
       this.pending = null;
       if (p) clearTimeout(p.timer);
+      // The port's close may already have rejected the reply; nobody will await it now.
+      reply.catch(() => undefined);
       throw err;
     }
     try {
