@@ -229,6 +229,18 @@ class FifoRun {
       this.busyByPhase[this.phase]++;
       return false;
     }
+    if (this.acc.overflowing && !this.isOcp) {
+      // Pairs were overwritten up to the moment of this read: number them from a snapshot taken after it.
+      const before = this.acc.events.length;
+      const { v, exact } = await this.readExactValues();
+      if (exact && this.acc.placeReadAfterOverflow(r.length >> 3, v.adcFifoElem, v.dacFifoElem)) {
+        for (const e of this.acc.events.slice(before)) this.options.sink.onEvent(e);
+      } else {
+        const event = { kind: 'accounting_uncertain' as const, planIndex: this.acc.planIndexOf(this.acc.received + this.acc.lostPairs), count: 0, message: 'pairs read during an ADC overflow could not be placed exactly' };
+        this.acc.events.push(event);
+        this.options.sink.onEvent(event);
+      }
+    }
     this.consumePairs(r);
     return true;
   }

@@ -70,6 +70,7 @@ export class RunAccounting {
     const before = this.events.length;
     const pops = this.written - Math.max(dacFifoElem, 0);
     const adcFull = adcFifoElem >= this.adcCapacity;
+    this.overflowing = adcFull;
     if (!adcFull) {
       const ticks = this.received + this.lostPairs + adcFifoElem;
       const underruns = Math.max(0, ticks - pops);
@@ -98,6 +99,32 @@ export class RunAccounting {
     if (dacFifoElem >= 0) this.openGapStartTick = null;
     this.writesSinceSnapshot = [];
     return this.events.slice(before);
+  }
+
+  /** True while the last exact snapshot saw a full ADC FIFO (oldest pairs being overwritten). */
+  overflowing = false;
+
+  /**
+   * Places `count` pairs just read while the FIFO was overflowing: pairs kept being
+   * overwritten until the read, so their pair numbers are only known afterwards, from a
+   * snapshot taken after the read (FIFO no longer full, DAC side known): they are the `count`
+   * pairs just before the `adcFifoElem` still pending. Any pairs between what was accounted
+   * and them were lost. Returns false (nothing placed) when the snapshot cannot decide.
+   */
+  placeReadAfterOverflow(count: number, adcFifoElem: number, dacFifoElem: number): boolean {
+    if (adcFifoElem >= this.adcCapacity || (dacFifoElem < 0 && !this.allWritten)) return false;
+    const ticks = this.written - Math.max(dacFifoElem, 0) + this.underrunTicks;
+    const first = ticks - adcFifoElem - count;
+    const gap = first - (this.received + this.lostPairs);
+    if (gap > 0) {
+      const from = this.received + this.lostPairs;
+      this.lost.push({ from, to: from + gap });
+      this.lostPairs += gap;
+      this.events.push({ kind: 'adc_overflow', planIndex: this.planIndexOf(from), count: gap, message: `ADC FIFO overflow: ${gap} points overwritten before they could be read` });
+    }
+    this.overflowing = false;
+    this.lastTicks = Math.max(this.lastTicks, ticks);
+    return true;
   }
 
   /**

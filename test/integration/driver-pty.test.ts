@@ -158,3 +158,33 @@ test('connect reports the USB serial-number string the device derives from its u
   assert.equal(identity.uid, exact.devices[1]!.serialNumber);
   assert.match(identity.uid!, /^[0-9A-F]{12}$/);
 });
+
+test('ADC overflow during a BUSY storm: lost points are counted and left out, every other row stays aligned', async () => {
+  const worker = spawnWorker(exact.ports[1]!);
+  const params = { start: 0, end: 0.5, scan_rate: 0.125 }; // 4 s ramp: alignment errors would show
+  const plan = buildPlan('LSV', parseModeParams('LSV', params));
+  const events: string[] = [];
+  const rows: Collected = { index: [], current: [], potential: [] };
+  const running = worker.measure({ mode: 'LSV', params: parseModeParams('LSV', params) as unknown as Record<string, unknown>, tiaGain: 0 }, {
+    onBlock: (b) => {
+      for (let i = 0; i < b.count; i++) {
+        rows.index.push(b.firstIndex + i);
+        rows.potential.push(b.potential[i]!);
+      }
+    },
+    onEvent: (e) => events.push(e.kind),
+  });
+  await new Promise((r) => setTimeout(r, 800));
+  exact.links[1]!.busyStorm(1300); // reads refused for longer than the ADC FIFO lasts (0.74 s)
+  const { summary, integrity } = await running;
+  assert.ok(summary.lost > 200, `lost ${summary.lost}`);
+  assert.ok(summary.adc_overflows >= 1);
+  assert.ok(events.includes('adc_overflow'));
+  assert.equal(summary.dac_underruns, 0);
+  assert.equal(rows.index.length + summary.lost, plan.n, 'every plan point is either a row or counted as lost');
+  assert.equal(integrity.duplicatedRows, 0);
+  for (let j = 1; j < rows.index.length; j++) assert.ok(rows.index[j]! > rows.index[j - 1]!);
+  for (let j = 0; j < rows.index.length; j++) {
+    if (rows.potential[j] !== plan.applied![rows.index[j]!]) assert.fail(`row for plan index ${rows.index[j]} measured under another setpoint`);
+  }
+});
