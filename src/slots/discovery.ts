@@ -3,7 +3,7 @@
  * ordered by physical USB location (by-path name) where known, else by natural path
  * order; then the ports named in BEEP_PORTS (paths or globs), in the order given.
  */
-import { readdir, readlink, realpath } from 'node:fs/promises';
+import { readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SerialPort } from 'serialport';
 import { USB_PRODUCT_ID, USB_VENDOR_ID } from '../protocol/constants.js';
@@ -46,8 +46,59 @@ async function readByPathLocations(dir = '/dev/serial/by-path'): Promise<Map<str
 
 export type PortLister = () => Promise<Array<{ path: string; serialNumber?: string; vendorId?: string; productId?: string; locationId?: string }>>;
 
+async function readAttribute(dir: string, name: string): Promise<string | undefined> {
+  try {
+    return (await readFile(join(dir, name), 'utf8')).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lists USB serial ports straight from sysfs. serialport's Linux lister runs `udevadm`,
+ * which minimal boxes and containers lack; the kernel's view is enough for VID/PID,
+ * serial number and location.
+ */
+export async function listSysfsSerialPorts(sysRoot = '/sys', devRoot = '/dev'): Promise<Awaited<ReturnType<PortLister>>> {
+  const classDir = join(sysRoot, 'class', 'tty');
+  let names: string[];
+  try {
+    names = await readdir(classDir);
+  } catch {
+    return [];
+  }
+  const ports: Awaited<ReturnType<PortLister>> = [];
+  for (const name of names.sort(compareNatural)) {
+    let iface: string;
+    try {
+      iface = await realpath(join(classDir, name, 'device'));
+    } catch {
+      continue; // virtual terminal: no device behind it
+    }
+    // ttyACM: device = USB interface, its parent is the USB device; ttyUSB: one level deeper.
+    for (const usbInterface of [iface, dirname(iface)]) {
+      const usbDevice = dirname(usbInterface);
+      const vendorId = await readAttribute(usbDevice, 'idVendor');
+      if (!vendorId) continue;
+      ports.push({ path: join(devRoot, name), vendorId, productId: await readAttribute(usbDevice, 'idProduct'), serialNumber: await readAttribute(usbDevice, 'serial'), locationId: basename(usbInterface) });
+      break;
+    }
+  }
+  return ports;
+}
+
+/** serialport's lister, or sysfs when it cannot run (no udevadm). */
+async function listSerialPorts(): Promise<Awaited<ReturnType<PortLister>>> {
+  try {
+    return await SerialPort.list();
+  } catch (err) {
+    if (process.platform !== 'linux') throw err;
+    return listSysfsSerialPorts();
+  }
+}
+
 /** USB ports with the BEEP VID/PID, in stable physical order. */
-export async function listUsbBeepPorts(list: PortLister = () => SerialPort.list()): Promise<PortCandidate[]> {
+export async function listUsbBeepPorts(list: PortLister = listSerialPorts): Promise<PortCandidate[]> {
   const [ports, locations] = await Promise.all([list(), readByPathLocations()]);
   const found: PortCandidate[] = [];
   for (const p of ports) {
