@@ -1,6 +1,6 @@
 /**
  * API latency under load and streamed ZIP memory:
- *   npm run bench -- api [--slots 16] [--rate 200] [--seconds 15] [--zip-gib 1]
+ *   npm run bench -- api [--slots 16] [--rate 200] [--seconds 15] [--repeat 3] [--zip-gib 1]
  * 1. GET /jobs/{id} and POST /jobs/status at `rate` req/s (open loop, alternating) while
  *    `slots` virtual potentiostats stream a CV at full rate; latency p50/p99 and the
  *    daemon's own event-loop delay (from /health).
@@ -36,7 +36,7 @@ async function latencyUnderLoad(url: string, rate: number, seconds: number) {
   if (!job.ok) throw new Error(`job not started: ${JSON.stringify(status)}`);
   const runId = status.run_id;
   await new Promise((r) => setTimeout(r, 3000)); // let every slot reach full rate
-  const lat = { get: [] as number[], status: [] as number[] };
+  const lat = { get: [] as number[], status: [] as number[], server: [] as number[] };
   let errors = 0;
   const pending: Promise<void>[] = [];
   const t0 = performance.now();
@@ -52,6 +52,8 @@ async function latencyUnderLoad(url: string, rate: number, seconds: number) {
           await res.arrayBuffer();
           if (!res.ok) errors++;
           (isGet ? lat.get : lat.status).push(performance.now() - started);
+          const serverMs = Number(/dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]);
+          if (Number.isFinite(serverMs)) lat.server.push(serverMs);
         })
         .catch(() => void errors++),
     );
@@ -60,8 +62,10 @@ async function latencyUnderLoad(url: string, rate: number, seconds: number) {
   const health = (await (await fetch(`${url}/health`)).json()) as { event_loop_delay: { p50_ms: number; p99_ms: number; max_ms: number } };
   const final = (await (await fetch(`${url}/jobs/${runId}`)).json()) as { slots: Array<{ lost: number; dac_underruns: number; adc_overflows: number }> };
   await fetch(`${url}/jobs/${runId}/cancel`, { method: 'POST' });
+  await waitUntilEnded(url, runId);
   const g = [...lat.get].sort((a, b) => a - b);
   const s = [...lat.status].sort((a, b) => a - b);
+  const handling = [...lat.server].sort((a, b) => a - b);
   return {
     slots: status.slots.length,
     rate_req_s: rate,
@@ -71,8 +75,39 @@ async function latencyUnderLoad(url: string, rate: number, seconds: number) {
     get_job_p99_ms: round(pct(g, 99)),
     jobs_status_p50_ms: round(pct(s, 50)),
     jobs_status_p99_ms: round(pct(s, 99)),
+    server_handling_p50_ms: round(pct(handling, 50)),
+    server_handling_p99_ms: round(pct(handling, 99)),
     daemon_event_loop: health.event_loop_delay,
     integrity_so_far: final.slots.reduce((a, x) => ({ lost: a.lost + x.lost, underruns: a.underruns + x.dac_underruns, overflows: a.overflows + x.adc_overflows }), { lost: 0, underruns: 0, overflows: 0 }),
+  };
+}
+
+async function waitUntilEnded(url: string, runId: string): Promise<void> {
+  for (;;) {
+    const job = (await (await fetch(`${url}/jobs/${runId}`)).json()) as { status: string };
+    if (!['queued', 'running'].includes(job.status)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Median of each latency figure over repeated load phases; errors summed. */
+function combineLoads(loads: Array<Awaited<ReturnType<typeof latencyUnderLoad>>>) {
+  const median = (f: (l: (typeof loads)[number]) => number) => {
+    const xs = loads.map(f).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)]!;
+  };
+  return {
+    runs: loads.length,
+    slots: loads[0]!.slots,
+    rate_req_s: loads[0]!.rate_req_s,
+    errors: loads.reduce((a, l) => a + l.errors, 0),
+    get_job_p50_ms: median((l) => l.get_job_p50_ms),
+    get_job_p99_ms: median((l) => l.get_job_p99_ms),
+    jobs_status_p50_ms: median((l) => l.jobs_status_p50_ms),
+    jobs_status_p99_ms: median((l) => l.jobs_status_p99_ms),
+    server_handling_p99_ms: median((l) => l.server_handling_p99_ms),
+    daemon_eld_p99_ms: median((l) => l.daemon_event_loop.p99_ms),
+    each: loads,
   };
 }
 
@@ -117,15 +152,19 @@ export async function run(argv: string[]): Promise<object> {
   } catch {
     // default priority
   }
-  const { values } = parseArgs({ args: argv, options: { slots: { type: 'string', default: '16' }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'zip-gib': { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ args: argv, options: { slots: { type: 'string', default: '16' }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'zip-gib': { type: 'string', default: '1' }, repeat: { type: 'string', default: '3' } } });
   const root = await mkdtemp(join(tmpdir(), 'beepbox-api-bench-'));
   const zipRunId = 'benchzip';
   const zipBytes = Number(values['zip-gib']) * 2 ** 30;
   if (zipBytes > 0) await generateRun(join(root, 'runs'), zipRunId, zipBytes);
   const daemon = await spawnDaemon({ RUNS_ROOT: join(root, 'runs'), BEEP_SIMULATE: values.slots, NAS_CONFIG_PATH: join(root, 'nas.json'), NAS_CREDENTIALS_PATH: join(root, 'cred'), NAS_MOUNT_ROOT: join(root, 'mnt'), BEEPBOX_LOOP_WINDOW_S: values.seconds });
   try {
-    const load = await latencyUnderLoad(daemon.url, Number(values.rate), Number(values.seconds));
-    process.stderr.write(`${JSON.stringify(load)}\n`);
+    const loads = [];
+    for (let i = 0; i < Number(values.repeat); i++) {
+      loads.push(await latencyUnderLoad(daemon.url, Number(values.rate), Number(values.seconds)));
+      process.stderr.write(`${JSON.stringify(loads.at(-1))}\n`);
+    }
+    const load = combineLoads(loads);
     const zip = zipBytes > 0 ? await zipMemory(daemon.url, daemon.child.pid!, zipRunId) : null;
     process.stderr.write(`${JSON.stringify(zip)}\n`);
     return { load, zip };

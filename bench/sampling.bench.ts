@@ -1,7 +1,8 @@
 /**
  * Sampling throughput: each slot runs a long CV at full rate against virtual
  * potentiostats in separate processes over ptys, through the real slot workers.
- *   npm run bench -- sampling --slots 1,4,16,64 --seconds 10 [--sim-procs 2] [--json FILE]
+ *   npm run bench -- sampling --slots 1,4,16,64 --seconds 10 [--repeat 3] [--sim-procs 2] [--json FILE]
+ * Each slot count runs `repeat` times: rates and delays are medians, integrity counters sums.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -138,21 +139,48 @@ async function measureAll(workers: SlotWorker[], procs: SimProcess[], seconds: n
   };
 }
 
+/** Median over repeated runs of one slot count; integrity counters are summed so any loss shows. */
+function combineRuns(runs: Array<Awaited<ReturnType<typeof runOnce>>>) {
+  const median = (f: (r: (typeof runs)[number]) => number) => percentile(runs.map(f).sort((a, b) => a - b), 50);
+  const total = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
+  return {
+    slots: runs[0]!.slots,
+    runs: runs.length,
+    points_per_s_per_slot_median: median((r) => r.points_per_s_per_slot_median),
+    points_per_s_per_slot_min: Math.min(...runs.map((r) => r.points_per_s_per_slot_min)),
+    lost: total((r) => r.lost),
+    duplicated: total((r) => r.duplicated),
+    underruns: total((r) => r.underruns),
+    overflows: total((r) => r.overflows),
+    timeouts: total((r) => r.timeouts),
+    eld_p50_ms: median((r) => r.eld_p50_ms),
+    eld_p99_ms: median((r) => r.eld_p99_ms),
+    supervisor_cpu_pct: median((r) => r.supervisor_cpu_pct),
+    simulators_cpu_pct: median((r) => r.simulators_cpu_pct),
+    supervisor_peak_rss_mib: Math.max(...runs.map((r) => r.supervisor_peak_rss_mib)),
+    each: runs,
+  };
+}
+
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { slots: { type: 'string', default: '1,4,16,64' }, seconds: { type: 'string', default: '10' }, 'sim-procs': { type: 'string', default: '2' } },
+    options: { slots: { type: 'string', default: '1,4,16,64' }, seconds: { type: 'string', default: '10' }, 'sim-procs': { type: 'string', default: '2' }, repeat: { type: 'string', default: '1' } },
   });
   const counts = values.slots.split(',').map(Number);
   const seconds = Number(values.seconds);
   const results = [];
   for (const n of counts) {
-    const r = await runOnce(n, seconds, Math.min(n, Number(values['sim-procs'])));
-    process.stderr.write(`${JSON.stringify(r)}\n`);
-    results.push(r);
+    const runs = [];
+    for (let i = 0; i < Number(values.repeat); i++) {
+      const r = await runOnce(n, seconds, Math.min(n, Number(values['sim-procs'])));
+      process.stderr.write(`${JSON.stringify(r)}\n`);
+      runs.push(r);
+    }
+    results.push(combineRuns(runs));
   }
-  const head = '| slots | pts/s/slot (median) | min | lost | dup | underruns | overflows | timeouts | ELD p50 ms | ELD p99 ms | supervisor CPU % | sims CPU % | RSS MiB |';
-  const rows = results.map((r) => `| ${r.slots} | ${r.points_per_s_per_slot_median} | ${r.points_per_s_per_slot_min} | ${r.lost} | ${r.duplicated} | ${r.underruns} | ${r.overflows} | ${r.timeouts} | ${r.eld_p50_ms} | ${r.eld_p99_ms} | ${r.supervisor_cpu_pct} | ${r.simulators_cpu_pct} | ${r.supervisor_peak_rss_mib} |`);
-  process.stderr.write([head, '|' + '---|'.repeat(13), ...rows].join('\n') + '\n');
+  const head = '| slots | runs | pts/s/slot (median) | min | lost | dup | underruns | overflows | timeouts | ELD p50 ms | ELD p99 ms | supervisor CPU % | sims CPU % | RSS MiB |';
+  const rows = results.map((r) => `| ${r.slots} | ${r.runs} | ${r.points_per_s_per_slot_median} | ${r.points_per_s_per_slot_min} | ${r.lost} | ${r.duplicated} | ${r.underruns} | ${r.overflows} | ${r.timeouts} | ${r.eld_p50_ms} | ${r.eld_p99_ms} | ${r.supervisor_cpu_pct} | ${r.simulators_cpu_pct} | ${r.supervisor_peak_rss_mib} |`);
+  process.stderr.write([head, '|' + '---|'.repeat(14), ...rows].join('\n') + '\n');
   return { seconds, results };
 }

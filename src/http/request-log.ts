@@ -61,5 +61,7 @@ export function createRequestLogMiddleware(log: Logger): Koa.Middleware {
       }
     });
     await next();
+    // Lets a client tell the daemon's handling time from network and scheduling delays.
+    if (!ctx.headerSent) ctx.set('Server-Timing', `app;dur=${(Number(process.hrtime.bigint() - startedNs) / 1e6).toFixed(2)}`);
   };
 }

@@ -132,6 +132,7 @@ describe('exempt routes and auth', () => {
     const body = await readJson(res);
     const runtime = `node ${process.version}`;
     assert.deepEqual(body, { api: '1.0', pybeep: '0.1.0', firmware: 'unknown', python: runtime, runtime, build: 'a1b2c3d' });
+    assert.match(res.headers.get('server-timing') ?? '', /^app;dur=\d+\.\d\d$/, 'handling time for clients and the API bench');
   });
 
   test('GET /health needs no key; contract fields plus extra details', async (t) => {
