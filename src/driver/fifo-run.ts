@@ -22,6 +22,8 @@ const MIN_TICK_US = 195;
 const SNAPSHOT_PERIOD_MS = 250;
 const MAX_CONSECUTIVE_TIMEOUTS = 5;
 const SHRINKING_READS = [16, 8, 4, 2, 1];
+/** A stopped run with fewer pairs left than it should have: how long to retry reads the device refuses. */
+const STOPPED_BUSY_PATIENCE_MS = 1000;
 /** Points of slack before a read is attempted: the estimate of pending pairs is a few ticks off. */
 const PACING_MARGIN = 4;
 
@@ -89,12 +91,13 @@ class FifoRun {
       }
     }
     this.blocks.flush();
+    const lost = aborted ? this.acc.lostPlanPoints(this.n) : this.checkEveryPointPlaced();
     const ticks = Math.max(this.acc.knownTicks, this.acc.received + this.acc.lostPairs);
     const elapsedUs = (clock.nowMs() - this.t0) * 1000;
     return finishSummary(this.device, {
       points: this.emitted,
       expected_points: this.n,
-      lost: this.acc.lostPairs,
+      lost,
       duplicated: this.extra,
       dac_underruns: this.acc.underrunTicks,
       adc_overflows: this.acc.events.filter((e) => e.kind === 'adc_overflow').length,
@@ -106,6 +109,21 @@ class FifoRun {
       busy_by_phase: this.busyByPhase,
       events: this.acc.events,
     });
+  }
+
+  /**
+   * A completed run must account for every plan point: in the data or in a lost range.
+   * Returns the plan points missing from the data; any it cannot explain are reported.
+   */
+  private checkEveryPointPlaced(): number {
+    const accounted = this.acc.lostPlanPoints(this.n);
+    const missing = this.n - this.emitted;
+    if (missing !== accounted) {
+      const event = { kind: 'accounting_uncertain' as const, planIndex: -1, count: Math.abs(missing - accounted), message: `${missing} points are missing from the data but ${accounted} were accounted as lost` };
+      this.acc.events.push(event);
+      this.options.sink.onEvent(event);
+    }
+    return Math.max(missing, 0);
   }
 
   private throwIfAborted(): void {
@@ -159,11 +177,11 @@ class FifoRun {
     return { v, exact: false };
   }
 
-  private async snapshot(): Promise<PotValues> {
+  private async snapshot(): Promise<{ v: PotValues; exact: boolean }> {
     const { v, exact } = await this.readExactValues();
     const now = clock.nowMs();
     if (v.sampTmUnits > 0) this.intervalUs = v.sampTmUnits * TIMER_UNIT_US;
-    if (!exact) return v;
+    if (!exact) return { v, exact };
     if (this.isOcp) {
       const ticks = this.acc.received + this.acc.lostPairs + Math.min(v.adcFifoElem, ADC_FIFO_CAPACITY_PAIRS);
       if (v.adcFifoElem >= ADC_FIFO_CAPACITY_PAIRS) {
@@ -176,7 +194,22 @@ class FifoRun {
       for (const e of this.acc.applySnapshot(v.adcFifoElem, v.dacFifoElem)) this.options.sink.onEvent(e);
       this.lastSnapshot = { timeMs: now, ticks: this.acc.knownTicks };
     }
-    return v;
+    return { v, exact };
+  }
+
+  /**
+   * Before a read: when pairs may have been overwritten since the last exact snapshot,
+   * take one, so the read's pairs can be numbered. False = the device is running and no
+   * exact snapshot could be had (device still ticking, or stopped): reading now could
+   * misnumber pairs, so don't.
+   */
+  private async readyToRead(): Promise<{ ok: boolean; v: PotValues | null }> {
+    const now = clock.nowMs();
+    const risky = this.atRisk(now);
+    if (!risky && now - this.lastSnapshot.timeMs < SNAPSHOT_PERIOD_MS) return { ok: true, v: null };
+    const { v, exact } = await this.snapshot();
+    // A stopped potentiostatic run is drained by drainStopped, which numbers from the end.
+    return { ok: exact || !risky || (this.isOcp && !(v.status & StatusBit.RUN)), v };
   }
 
   private recordOcpLoss(lost: number): void {
@@ -286,18 +319,15 @@ class FifoRun {
     const target = this.isOcp ? this.n + 1 : Infinity;
     for (;;) {
       this.throwIfAborted();
-      let now = clock.nowMs();
-      if (now - this.lastSnapshot.timeMs >= SNAPSHOT_PERIOD_MS || this.atRisk(now)) {
-        const v = await this.snapshot();
-        if (!(v.status & StatusBit.RUN) && !this.stopSent) {
-          throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} stopped unexpectedly (st=0x${v.status.toString(16)})`);
-        }
+      const ready = await this.readyToRead();
+      if (ready.v && !(ready.v.status & StatusBit.RUN) && !this.stopSent) {
+        throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} stopped unexpectedly (st=0x${ready.v.status.toString(16)})`);
       }
       if (this.isOcp && this.acc.received >= target) return;
       if (!this.isOcp && this.stopSent) return;
 
       const readSize = this.isOcp ? Math.min(MAX_ADC_READ_PAIRS, Math.max(1, target - this.acc.received)) : MAX_ADC_READ_PAIRS;
-      const got = await this.read(readSize);
+      const got = ready.ok ? await this.read(readSize) : false;
       let wrote = false;
       if (!this.isOcp) {
         while (!this.acc.allWritten) {
@@ -313,7 +343,7 @@ class FifoRun {
       }
       this.blocks.maybeFlush();
       // Sleep until a full chunk should be pending; a BUSY read only costs a transaction.
-      now = clock.nowMs();
+      const now = clock.nowMs();
       const missing = readSize + PACING_MARGIN - this.pendingEstimate(now);
       if (missing <= 0 && (got === true || wrote)) continue;
       await sleep(Math.max(1, Math.min(20, (Math.max(missing, 1) * this.intervalUs) / 1000)));
@@ -335,24 +365,65 @@ class FifoRun {
     };
     for (;;) {
       this.throwIfAborted();
-      if (clock.nowMs() - this.lastSnapshot.timeMs >= SNAPSHOT_PERIOD_MS) await this.snapshot();
-      if ((await this.read(MAX_ADC_READ_PAIRS)) === true) {
+      const ready = await this.readyToRead();
+      if (ready.ok && (await this.read(MAX_ADC_READ_PAIRS)) === true) {
         this.blocks.maybeFlush();
         await sleepUntilChunk();
         continue;
       }
-      const v = await this.snapshot();
+      const { v } = await this.snapshot();
       if (v.status & StatusBit.RUN) {
         if (clock.nowMs() > deadline) throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} did not stop after TEST_STOP`);
         await sleepUntilChunk();
         continue;
       }
-      let gotAny = false;
-      for (const size of SHRINKING_READS) {
-        while ((await this.read(size)) === true) gotAny = true;
+      if (this.isOcp) {
+        let gotAny = false;
+        for (const size of SHRINKING_READS) {
+          while ((await this.read(size)) === true) gotAny = true;
+        }
+        if (!gotAny) return;
+      } else {
+        await this.drainStopped();
+        return;
       }
-      if (!gotAny) return;
     }
+  }
+
+  /**
+   * The run has stopped: the FIFO content is final. Everything left is read first and
+   * numbered afterwards, from the end of the run, so pairs overwritten since the last
+   * exact snapshot become a reported gap instead of shifting the rows after them.
+   */
+  private async drainStopped(): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    let count = 0;
+    let replyLost = false;
+    const expectedLeft = Math.min(ADC_FIFO_CAPACITY_PAIRS, this.acc.expectedPairs - this.acc.received - this.acc.lostPairs);
+    const patienceEnd = clock.nowMs() + STOPPED_BUSY_PATIENCE_MS;
+    for (;;) {
+      for (const size of [MAX_ADC_READ_PAIRS, ...SHRINKING_READS]) {
+        for (;;) {
+          const r = await this.guarded(() => this.device.readPairs(size));
+          if (r === null) break;
+          if (r === 'timeout') replyLost = true;
+          else {
+            chunks.push(r);
+            count += r.length >> 3;
+          }
+        }
+      }
+      // BUSY on a one-pair read means empty, unless the device is momentarily refusing reads.
+      if (count >= expectedLeft || replyLost || clock.nowMs() > patienceEnd) break;
+      await sleep(20);
+    }
+    for (const e of this.acc.placeFinalPairs(count)) this.options.sink.onEvent(e);
+    if (replyLost) {
+      const event = { kind: 'accounting_uncertain' as const, planIndex: this.acc.planIndexOf(this.acc.received + this.acc.lostPairs), count: 0, message: 'a read reply was lost while draining the stopped run: the last rows may be misplaced' };
+      this.acc.events.push(event);
+      this.options.sink.onEvent(event);
+    }
+    for (const c of chunks) this.consumePairs(c);
   }
 
   private async abortRun(): Promise<void> {

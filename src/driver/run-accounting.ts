@@ -88,12 +88,7 @@ export class RunAccounting {
         this.events.push({ kind: 'accounting_uncertain', planIndex: this.planIndexOf(this.received), count: 0, message: 'ADC FIFO full while the DAC FIFO was empty: loss and underrun cannot be separated' });
       }
       const lostNow = ticks - this.received - this.lostPairs - this.adcCapacity;
-      if (lostNow > 0) {
-        const from = this.received + this.lostPairs;
-        this.lost.push({ from, to: from + lostNow });
-        this.events.push({ kind: 'adc_overflow', planIndex: this.planIndexOf(from), count: lostNow, message: `ADC FIFO overflow: ${lostNow} points overwritten before they could be read` });
-        this.lostPairs += lostNow;
-      }
+      if (lostNow > 0) this.recordLoss(this.received + this.lostPairs, lostNow);
       this.lastTicks = Math.max(this.lastTicks, ticks);
     }
     if (dacFifoElem >= 0) this.openGapStartTick = null;
@@ -116,15 +111,46 @@ export class RunAccounting {
     const ticks = this.written - Math.max(dacFifoElem, 0) + this.underrunTicks;
     const first = ticks - adcFifoElem - count;
     const gap = first - (this.received + this.lostPairs);
-    if (gap > 0) {
-      const from = this.received + this.lostPairs;
-      this.lost.push({ from, to: from + gap });
-      this.lostPairs += gap;
-      this.events.push({ kind: 'adc_overflow', planIndex: this.planIndexOf(from), count: gap, message: `ADC FIFO overflow: ${gap} points overwritten before they could be read` });
-    }
+    if (gap > 0) this.recordLoss(this.received + this.lostPairs, gap);
     this.overflowing = false;
     this.lastTicks = Math.max(this.lastTicks, ticks);
     return true;
+  }
+
+  /**
+   * Places the `count` pairs left in the ADC FIFO once the run has stopped (drained to
+   * BUSY): nothing ticks any more, so they are the last `count` of the run's
+   * `expectedPairs`. Pairs between what was accounted and them were overwritten.
+   * More pairs than expected cannot be placed exactly: that is reported.
+   */
+  placeFinalPairs(count: number): IntegrityEvent[] {
+    const before = this.events.length;
+    const first = this.expectedPairs - count;
+    const next = this.received + this.lostPairs;
+    if (first > next) this.recordLoss(next, first - next);
+    else if (first < next) {
+      this.events.push({ kind: 'accounting_uncertain', planIndex: this.planIndexOf(next), count: next - first, message: `the device delivered ${next - first} more points than the run can have` });
+    }
+    this.overflowing = false;
+    return this.events.slice(before);
+  }
+
+  private recordLoss(from: number, count: number): void {
+    this.lost.push({ from, to: from + count });
+    this.lostPairs += count;
+    this.events.push({ kind: 'adc_overflow', planIndex: this.planIndexOf(from), count, message: `ADC FIFO overflow: ${count} points overwritten before they could be read` });
+  }
+
+  /** Plan points (indices 0 … n−1) inside lost pair ranges. */
+  lostPlanPoints(n: number): number {
+    let total = 0;
+    for (const r of this.lost) {
+      for (let pair = r.from; pair < r.to; pair++) {
+        const index = this.planIndexOf(pair);
+        if (index >= 0 && index < n) total++;
+      }
+    }
+    return total;
   }
 
   /**

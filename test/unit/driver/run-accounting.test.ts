@@ -139,3 +139,27 @@ test('lost read reply is reconciled from the DAC side', () => {
   const idx = acc.takePairs(pairs.length);
   pairs.forEach((p, i) => assert.equal(idx[i], p));
 });
+
+test('stopped run: an overflow no snapshot saw is placed from the end; rows keep their own indices', () => {
+  const h = harness(3000);
+  h.write(3000);
+  h.step(600);
+  h.read(); // 600 pairs read while all is well
+  h.step(2401); // the host stalls: the run plays out (3001 pairs in all) and 353 pairs are overwritten
+  const left = h.f.adc.length;
+  assert.equal(left, 2048);
+  const ev = h.acc.placeFinalPairs(left);
+  assert.deepEqual(ev.map((e) => [e.kind, e.count]), [['adc_overflow', 353]]);
+  h.read();
+  assert.deepEqual(h.rows, h.truth, 'every row carries the plan index it was measured under');
+  assert.equal(h.rows.length + h.acc.lostPlanPoints(3000), 3000);
+});
+
+test('stopped run with more pairs than the run can have: reported, nothing placed as lost', () => {
+  const h = harness(100);
+  h.write(100);
+  h.step(101);
+  const ev = h.acc.placeFinalPairs(h.f.adc.length + 3);
+  assert.deepEqual(ev.map((e) => [e.kind, e.count]), [['accounting_uncertain', 3]]);
+  assert.equal(h.acc.lostPairs, 0);
+});
