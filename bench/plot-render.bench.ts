@@ -1,6 +1,7 @@
 /**
- * Plot rendering through the pool: median render time for CV CSVs of 10 k, 1 M and 10 M points,
- * and the supervisor's event-loop delay (p99) while 8 plots render at once.
+ * Plot rendering through the pool: median render time for CV runs of 10 k, 1 M and 10 M points,
+ * both as the daemon does it (plot data fed while the CSV is written, then drawn) and from the
+ * CSV file; and the supervisor's event-loop delay (p99) while 8 plots render at once.
  *   npm run bench -- plot-render [--sizes 10000,1000000,10000000] [--repeat 3] [--concurrent 8]
  *                                [--concurrent-size 1000000] [--pool 2] [--nice 10] [--kinds cv-cycles,time-series] [--keep DIR]
  * The CSVs are generated once into a temp dir in the DataLogger format (CRLF, Python float text,
@@ -16,6 +17,8 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { formatPyFloat } from '../src/modes/csv.js';
+import type { PlotData } from '../src/plots/collect-plot-data.js';
+import { PlotDataFeed } from '../src/plots/plot-data-feed.js';
 import { createPlotService } from '../src/plots/plot-service.js';
 import type { PlotKind, PlotResult } from '../src/plots/types.js';
 import { createWorkerPool } from '../src/pool/worker-pool.js';
@@ -23,38 +26,61 @@ import { createWorkerPool } from '../src/pool/worker-pool.js';
 const DT = 0.00036;
 
 /** A 3-cycle CV of `rows` points: triangle sweep ±0.5 V, duck-shaped current with noise. */
+function forEachCvRow(rows: number, fn: (i: number, potential: number, current: number, cycle: number, applied: number) => void): void {
+  const perCycle = Math.ceil(rows / 3);
+  let seed = 1;
+  const noise = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
+  for (let i = 0; i < rows; i++) {
+    const cycle = Math.floor(i / perCycle) + 1;
+    const u = (i % perCycle) / perCycle; // 0..1 within the cycle
+    // 0 → 0.5 → −0.5 → 0
+    const e = Math.fround(u < 0.25 ? 2 * u : u < 0.75 ? 1 - 2 * u : 2 * u - 2);
+    const up = u < 0.25 || u >= 0.75;
+    const x = up ? e - 0.1 : 0.06 - e;
+    const peak = (1 / (1 + Math.exp(-x / 0.026)) / Math.sqrt(1 + Math.max(0, x) / 0.05)) * 1.6;
+    const fade = 1 - 0.12 * (cycle - 1);
+    const current = Math.fround(fade * (up ? 8e-5 : -7e-5) * peak + (up ? 1.2e-5 : -1.2e-5) + 4e-7 * noise());
+    const potential = Math.fround(e + 2e-4 * noise());
+    fn(i, potential, current, cycle, e);
+  }
+}
+
 function writeCvCsv(path: string, rows: number): void {
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, 'Time (s),Potential (V),Current (A),Cycle,Exp,Applied potential (V)\r\n');
-    const perCycle = Math.ceil(rows / 3);
-    let seed = 1;
-    const noise = () => {
-      seed = (seed * 1664525 + 1013904223) >>> 0;
-      return seed / 2 ** 32 - 0.5;
-    };
     const lines: string[] = [];
-    for (let i = 0; i < rows; i++) {
-      const cycle = Math.floor(i / perCycle) + 1;
-      const u = (i % perCycle) / perCycle; // 0..1 within the cycle
-      // 0 → 0.5 → −0.5 → 0
-      const e = Math.fround(u < 0.25 ? 2 * u : u < 0.75 ? 1 - 2 * u : 2 * u - 2);
-      const up = u < 0.25 || u >= 0.75;
-      const x = up ? e - 0.1 : 0.06 - e;
-      const peak = (1 / (1 + Math.exp(-x / 0.026)) / Math.sqrt(1 + Math.max(0, x) / 0.05)) * 1.6;
-      const fade = 1 - 0.12 * (cycle - 1);
-      const current = Math.fround(fade * (up ? 8e-5 : -7e-5) * peak + (up ? 1.2e-5 : -1.2e-5) + 4e-7 * noise());
-      const potential = Math.fround(e + 2e-4 * noise());
+    forEachCvRow(rows, (i, potential, current, cycle, e) => {
       lines.push(`${formatPyFloat(i * DT)},${formatPyFloat(potential)},${formatPyFloat(current)},${formatPyFloat(cycle)},1.0,${formatPyFloat(e)}`);
       if (lines.length === 20_000) {
         writeSync(fd, lines.join('\r\n') + '\r\n');
         lines.length = 0;
       }
-    }
+    });
     if (lines.length > 0) writeSync(fd, lines.join('\r\n'));
   } finally {
     closeSync(fd);
   }
+}
+
+/** What the daemon's recorder does alongside the CSV: the plot's data, fed line by line. */
+function feedCv(kind: PlotKind, rows: number): { data: PlotData; feedMs: number } {
+  const cycles = new Int32Array(rows);
+  forEachCvRow(rows, (i, _p, _c, cycle) => (cycles[i] = cycle));
+  const potentials = new Float32Array(rows);
+  const currents = new Float32Array(rows);
+  forEachCvRow(rows, (i, potential, current) => {
+    potentials[i] = potential;
+    currents[i] = current;
+  });
+  const t0 = performance.now();
+  const feed = new PlotDataFeed(kind, null, cycles);
+  for (let i = 0; i < rows; i++) feed.addLine(i, i * DT, potentials[i]!, currents[i]!);
+  const data = feed.finish();
+  return { data, feedMs: performance.now() - t0 };
 }
 
 /** Reading the file with the renderer's buffer size and nothing else: the floor for a render. */
@@ -154,9 +180,19 @@ export async function run(argv: string[]): Promise<object> {
             await copyFile(png, join(values.keep, `${kind}_${n}.png`));
           }
         }
+        // As the daemon does it: data fed while the CSV was written, the CSV never read back.
+        const fed = feedCv(kind, n);
+        const fedTotals: number[] = [];
+        for (let r = 0; r < repeat; r++) {
+          const t0 = performance.now();
+          expectOk(await plots.renderPlot({ csvPath: f.path, pngPath: join(dir, `${kind}_${n}_fed${r}.png`), kind, title: `bench · slot01 · ${n} points`, mode: 'CV', data: fed.data }));
+          fedTotals.push(performance.now() - t0);
+        }
         renders.push({
           kind,
           points: n,
+          fedRenderMs: Math.round(median(fedTotals)),
+          feedMs: Math.round(fed.feedMs),
           csvMB: Number((f.bytes / 1e6).toFixed(1)),
           medianMs: Math.round(median(totals)),
           parseMs: Math.round(median(parses)),
@@ -201,9 +237,9 @@ export async function run(argv: string[]): Promise<object> {
     };
 
     const out: string[] = [];
-    out.push('| kind | points | CSV MB | median render ms | parse ms | draw ms | read-only ms | points drawn |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-    for (const r of renders) out.push(`| ${r.kind} | ${r.points} | ${r.csvMB} | ${r.medianMs} | ${r.parseMs} | ${r.drawMs} | ${r.readOnlyMs} | ${r.pointsDrawn} |`);
+    out.push('| kind | points | CSV MB | render from fed data ms (daemon) | feeding while recording ms | render from CSV ms | parse ms | draw ms | read-only ms | points drawn |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of renders) out.push(`| ${r.kind} | ${r.points} | ${r.csvMB} | ${r.fedRenderMs} | ${r.feedMs} | ${r.medianMs} | ${r.parseMs} | ${r.drawMs} | ${r.readOnlyMs} | ${r.pointsDrawn} |`);
     out.push('');
     out.push(`First render per thread (Chromium launch included): ${launchMs.join(', ')} ms`);
     out.push('');

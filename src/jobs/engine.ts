@@ -17,8 +17,10 @@ import { countPlanPoints } from '../modes/plan.js';
 import { POINT_INTERVAL_S } from '../modes/constants.js';
 import { validateModeParams } from '../modes/validate.js';
 import type { ModeName } from '../modes/types.js';
+import type { PlotData } from '../plots/collect-plot-data.js';
 import type { PlotService } from '../plots/plot-service.js';
 import { plotKindForMode } from '../plots/plot-kind.js';
+import type { RecordingResult } from '../recording/mode-recorder.js';
 import type { RecorderThread } from '../recording/recorder.js';
 import type { SlotRegistry } from '../slots/slot-registry.js';
 import type { JobStore } from '../storage/job-store.js';
@@ -325,7 +327,9 @@ export class JobEngine {
           samplingIntervalS: r.sampling_interval,
           spectrumPath: files.spectrumCsv ?? undefined,
           cdlPath: files.cdlCsv ?? undefined,
+          plot: r.make_plot ? { kind: plotKindForMode(mode), maxCycles: maxCyclesToPlot(mode, params) } : null,
         });
+        let recorded: RecordingResult | null = null;
         const events: IntegrityEvent[] = [];
         const result: ModeResult = {
           mode, points: 0, expected_points: r.mode_estimates[k]!.points, lost: 0, duplicated: 0, dac_underruns: 0, adc_overflows: 0,
@@ -372,6 +376,7 @@ export class JobEngine {
             return null;
           });
           if (written) result.warnings.push(...written.warnings);
+          recorded = written;
           s.files = await this.listSlotFiles(job, s.slot, k);
           this.persist(job);
         }
@@ -382,7 +387,7 @@ export class JobEngine {
         if (integrity) notes.push(`${mode}: ${integrity}`);
         if (result.aborted || job.cancelRequested) break;
         if (r.make_plot) {
-          const plot = await this.renderPlot(job, s.slot, mode, files, params);
+          const plot = await this.renderPlot(job, s.slot, mode, files, recorded?.plotData ?? null);
           result.plot = plot;
           if (plot !== 'ok') notes.push(plot);
           s.files = await this.listSlotFiles(job, s.slot, k);
@@ -398,10 +403,9 @@ export class JobEngine {
     }
   }
 
-  private async renderPlot(job: JobRuntime, slot: string, mode: string, files: ReturnType<RunLayout['modeFiles']>, params: Record<string, unknown>): Promise<string> {
+  private async renderPlot(job: JobRuntime, slot: string, mode: string, files: ReturnType<RunLayout['modeFiles']>, data: PlotData | null): Promise<string> {
     if (!this.deps.plots) return 'plot skipped: plotting is not configured';
     const kind = plotKindForMode(mode);
-    const cycles = typeof params.cycles === 'number' ? params.cycles : undefined;
     const result = await this.deps.plots.renderPlot({
       csvPath: kind === 'eis' && files.spectrumCsv ? files.spectrumCsv : files.csv,
       pngPath: files.png,
@@ -409,7 +413,7 @@ export class JobEngine {
       kind,
       title: `${job.record.experiment_name} · ${slot} · ${mode}`,
       mode,
-      maxCycles: mode === 'CV' ? cycles : undefined,
+      data,
     });
     return result.ok ? 'ok' : result.reason;
   }
@@ -589,3 +593,7 @@ export class JobEngine {
   }
 }
 
+/** CV plots draw only the cycles the user asked for (modes.md 4 `cycles`). */
+function maxCyclesToPlot(mode: string, params: Record<string, unknown>): number | null {
+  return mode === 'CV' && typeof params.cycles === 'number' ? params.cycles : null;
+}

@@ -63,7 +63,11 @@ export interface CsvPlanView {
 export interface CsvEncoderOptions {
   /** Job option `sampling_interval` (s) or null. */
   samplingIntervalS?: number | null;
+  /** Sees the numbers of every data line as it is written (plan index, time, potential, current). */
+  onLine?: LineObserver | null;
 }
+
+export type LineObserver = (index: number, timeS: number, potential: number, current: number) => void;
 
 /** Measured samples as the driver decodes them (float32 widened exactly, or doubles). */
 export type SampleArray = Float32Array | Float64Array;
@@ -90,6 +94,7 @@ export class CsvEncoder {
   private readonly applied: Float32Array | null;
   private readonly cycle: Int32Array | null;
   private readonly step: Int32Array | null;
+  private readonly onLine: LineObserver | null;
   private received = 0;
   private lines = 0;
   private finished = false;
@@ -120,6 +125,7 @@ export class CsvEncoder {
     this.step = cols.includes('step') ? plan.step : null;
     this.header = formatCsvHeader(cols);
     this.factor = computeDownsampleFactor(options.samplingIntervalS, plan.intervalS);
+    this.onLine = options.onLine ?? null;
   }
 
   /** Measured rows received so far (including dropped ones beyond N). */
@@ -138,7 +144,9 @@ export class CsvEncoder {
   }
 
   private formatLine(index: number, potential: number, current: number, applied: number): string {
-    let s = formatPyFloat(index * this.dt) + ',' + formatPyFloat(potential) + ',' + formatPyFloat(current);
+    const time = index * this.dt;
+    this.onLine?.(index, time, potential, current);
+    let s = formatPyFloat(time) + ',' + formatPyFloat(potential) + ',' + formatPyFloat(current);
     if (this.cycle !== null) s += ',' + formatLabel(this.cycle[index]!);
     if (this.step !== null) s += ',' + formatLabel(this.step[index]!);
     s += ',1.0';

@@ -72,6 +72,7 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
       mode: request.mode ?? null,
       pngPaths: isEis ? [request.pngPath, request.bodePngPath ?? deriveBodePngPath(request.pngPath)] : [request.pngPath],
       maxCycles: request.maxCycles ?? null,
+      data: request.data ?? null,
       chromiumPath,
       profileRoot,
     };

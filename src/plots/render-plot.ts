@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
 import { buildPageSpecs, countSpecPoints, isPlotDataEmpty } from './build-page-spec.js';
 import { ChromiumFailedError, ChromiumMissingError, PlotRenderError, type ChromiumSession } from './chromium-session.js';
-import { createPlotDataCollector } from './collect-plot-data.js';
+import { createPlotDataCollector, type PlotData } from './collect-plot-data.js';
 import { PlotDataError } from './errors.js';
 import { readCsvColumns } from './read-csv-columns.js';
 import type { RenderTaskPayload, RenderTaskResult } from './types.js';
@@ -23,28 +23,32 @@ export async function writeFileAtomic(filePath: string, bytes: Uint8Array): Prom
   }
 }
 
-/**
- * The body of the `renderPlot` pool task: stream the CSV into envelope reducers, decimate per
- * pixel column, draw each page spec in the thread's Chromium, write the PNGs atomically.
- * Never throws for expected failures; returns `{ok:false, code, reason}` instead.
- */
-export async function renderPlotFiles(payload: RenderTaskPayload, session: ChromiumSession): Promise<RenderTaskResult> {
-  const t0 = performance.now();
+/** Streams the CSV into the kind's envelope reducers. */
+function readPlotData(payload: RenderTaskPayload): { data: PlotData } | Extract<RenderTaskResult, { ok: false }> {
   const collector = createPlotDataCollector(payload.kind, { maxCycles: payload.maxCycles });
-  let rows: number;
-  let headerLength: number;
   try {
     const summary = readCsvColumns(payload.csvPath, collector.columns, (block) => collector.onBlock(block));
-    rows = summary.rows;
-    headerLength = summary.header.length;
+    if (summary.header.length === 0) return { ok: false, code: 'NO_DATA', reason: `${basename(payload.csvPath)} is empty (no rows were measured)` };
+    return { data: collector.finish(summary.rows) };
   } catch (err) {
     if (err instanceof PlotDataError) return { ok: false, code: 'BAD_CSV', reason: `${basename(payload.csvPath)}: ${err.message}` };
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, code: 'IO', reason: `CSV not found: ${payload.csvPath}` };
     return { ok: false, code: 'IO', reason: `cannot read ${payload.csvPath}: ${err instanceof Error ? err.message : String(err)}` };
   }
-  if (headerLength === 0) return { ok: false, code: 'NO_DATA', reason: `${basename(payload.csvPath)} is empty (no rows were measured)` };
-  const data = collector.finish(rows);
+}
+
+/**
+ * The body of the `renderPlot` pool task: take the data collected while the CSV was written
+ * (or stream the CSV into envelope reducers), decimate per pixel column, draw each page spec
+ * in the thread's Chromium, write the PNGs atomically.
+ * Never throws for expected failures; returns `{ok:false, code, reason}` instead.
+ */
+export async function renderPlotFiles(payload: RenderTaskPayload, session: ChromiumSession): Promise<RenderTaskResult> {
+  const t0 = performance.now();
+  const read = payload.data ? { data: payload.data } : readPlotData(payload);
+  if (!('data' in read)) return read;
+  const { data } = read;
   if (isPlotDataEmpty(data)) return { ok: false, code: 'NO_DATA', reason: `${basename(payload.csvPath)} has no plottable rows` };
   const specs = buildPageSpecs(data, { title: payload.title, mode: payload.mode });
   const t1 = performance.now();
@@ -73,7 +77,7 @@ export async function renderPlotFiles(payload: RenderTaskPayload, session: Chrom
     ok: true,
     files,
     stats: {
-      rows,
+      rows: data.rows,
       pointsDrawn,
       parseMs: Math.round(t1 - t0),
       drawMs: Math.round(t2 - t1),

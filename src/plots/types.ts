@@ -1,3 +1,4 @@
+import type { PlotData } from './collect-plot-data.js';
 /**
  * Wire types for plotting. Everything here crosses the main thread ↔ pool thread boundary
  * (structured clone): plain objects, strings, numbers. No functions, no class instances.
@@ -30,6 +31,8 @@ export interface PlotRequest {
   maxCycles?: number;
   /** Cancels the render (a cancelled job). */
   signal?: AbortSignal;
+  /** The plot's data, already collected while the CSV was written: the CSV is then not read. */
+  data?: PlotData | null;
 }
 
 export type PlotResult =
@@ -66,6 +69,8 @@ export interface RenderTaskPayload {
   /** Output files in the order the kind produces them (eis: Nyquist, Bode). */
   pngPaths: string[];
   maxCycles: number | null;
+  /** Pre-collected data (see PlotRequest.data); null = read the CSV. */
+  data: PlotData | null;
   chromiumPath: string;
   /** Parent folder for the per-browser temporary profile directories. */
   profileRoot: string;

@@ -10,6 +10,9 @@ import { buildPlan } from '../modes/plan.js';
 import type { ModePlan, PotPlan } from '../modes/plan-types.js';
 import { parseModeRequest } from '../modes/validate.js';
 import type { CdlParams } from '../modes/types.js';
+import type { PlotData } from '../plots/collect-plot-data.js';
+import { PlotDataFeed } from '../plots/plot-data-feed.js';
+import type { PlotKind } from '../plots/types.js';
 
 export interface TextSink {
   append(text: string): void;
@@ -26,6 +29,8 @@ export interface RecordingSpec {
   spectrumPath?: string;
   /** `<base>_cdl.csv` for CDL. */
   cdlPath?: string;
+  /** Collect this plot's data from the CSV lines as they are written (kinds fed from the CSV only). */
+  plot?: { kind: PlotKind; maxCycles: number | null } | null;
 }
 
 export interface RecordingResult {
@@ -33,6 +38,8 @@ export interface RecordingResult {
   lines: number;
   files: string[];
   warnings: string[];
+  /** The plot's data, when `spec.plot` asked for it. */
+  plotData: PlotData | null;
 }
 
 export class ModeRecorder {
@@ -42,6 +49,7 @@ export class ModeRecorder {
   private readonly eis: EisAnalyser | null;
   /** Full-rate rows kept for the CDL analysis (N floats each; CDL runs are bounded). */
   private readonly cdl: { e: Float32Array; i: Float32Array; count: number } | null;
+  private readonly plot: PlotDataFeed | null;
   private sink: TextSink | null = null;
   private rows = 0;
 
@@ -49,7 +57,9 @@ export class ModeRecorder {
     const request = parseModeRequest(spec.mode, spec.params);
     this.plan = buildPlan(request.mode, request.params);
     this.cdlParams = request.mode === 'CDL' ? request.params : null;
-    this.encoder = new CsvEncoder(this.plan, { samplingIntervalS: spec.samplingIntervalS });
+    this.plot = spec.plot && PlotDataFeed.supports(spec.plot.kind) ? new PlotDataFeed(spec.plot.kind, spec.plot.maxCycles, this.plan.columns.includes('cycle') ? this.plan.cycle : null) : null;
+    const plot = this.plot;
+    this.encoder = new CsvEncoder(this.plan, { samplingIntervalS: spec.samplingIntervalS, onLine: plot && ((index, timeS, potential, current) => plot.addLine(index, timeS, potential, current)) });
     this.eis = this.plan.mode === 'EIS' && spec.spectrumPath ? new EisAnalyser(this.plan as PotPlan) : null;
     this.cdl = this.cdlParams && spec.cdlPath ? { e: new Float32Array(this.plan.n), i: new Float32Array(this.plan.n), count: 0 } : null;
   }
@@ -94,7 +104,7 @@ export class ModeRecorder {
         files.push(this.spec.cdlPath);
       }
     }
-    return { rows: this.rows, lines: this.encoder.linesWritten, files, warnings };
+    return { rows: this.rows, lines: this.encoder.linesWritten, files, warnings, plotData: this.plot?.finish() ?? null };
   }
 
   private async writeWhole(path: string, text: string): Promise<void> {

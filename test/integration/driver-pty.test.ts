@@ -159,61 +159,41 @@ test('connect reports the USB serial-number string the device derives from its u
   assert.match(identity.uid!, /^[0-9A-F]{12}$/);
 });
 
-test('ADC overflow during a BUSY storm: lost points are counted and left out, every other row stays aligned', async () => {
-  const worker = spawnWorker(exact.ports[1]!);
-  const params = { start: 0, end: 0.5, scan_rate: 0.125 }; // 4 s ramp: alignment errors would show
-  const plan = buildPlan('LSV', parseModeParams('LSV', params));
-  const events: string[] = [];
-  const rows: Collected = { index: [], current: [], potential: [] };
-  const running = worker.measure({ mode: 'LSV', params: parseModeParams('LSV', params) as unknown as Record<string, unknown>, tiaGain: 0 }, {
-    onBlock: (b) => {
-      for (let i = 0; i < b.count; i++) {
-        rows.index.push(b.firstIndex + i);
-        rows.potential.push(b.potential[i]!);
-      }
-    },
-    onEvent: (e) => events.push(e.kind),
-  });
-  await new Promise((r) => setTimeout(r, 800));
-  exact.links[1]!.busyStorm(1300); // reads refused for longer than the ADC FIFO lasts (0.74 s)
-  const { summary, integrity } = await running;
-  assert.ok(summary.lost > 200, `lost ${summary.lost}`);
-  assert.ok(summary.adc_overflows >= 1);
-  assert.ok(events.includes('adc_overflow'));
-  assert.equal(summary.dac_underruns, 0);
-  assert.equal(rows.index.length + summary.lost, plan.n, 'every plan point is either a row or counted as lost');
-  assert.equal(integrity.duplicatedRows, 0);
+/** Rows + counted losses cover the plan exactly; every row is measured under its own setpoint. */
+function assertAlignedDespiteLosses(plan: ReturnType<typeof buildPlan>, outcome: MeasureOutcome, rows: Collected): void {
+  assert.equal(rows.index.length + outcome.summary.lost, plan.n, 'every plan point is either a row or counted as lost');
+  assert.equal(outcome.integrity.duplicatedRows, 0);
   for (let j = 1; j < rows.index.length; j++) assert.ok(rows.index[j]! > rows.index[j - 1]!);
   for (let j = 0; j < rows.index.length; j++) {
     if (rows.potential[j] !== plan.applied![rows.index[j]!]) assert.fail(`row for plan index ${rows.index[j]} measured under another setpoint`);
   }
+}
+
+test('ADC overflow during a BUSY storm: lost points are counted and left out, every other row stays aligned', async () => {
+  const params = { start: 0, end: 0.5, scan_rate: 0.125 }; // 4 s ramp: alignment errors would show
+  const plan = buildPlan('LSV', parseModeParams('LSV', params));
+  const running = measure(spawnWorker(exact.ports[1]!), 'LSV', params);
+  await new Promise((r) => setTimeout(r, 800));
+  exact.links[1]!.busyStorm(1300); // reads refused for longer than the ADC FIFO lasts (0.74 s)
+  const { outcome, rows } = await running;
+  assert.ok(outcome.summary.lost > 200, `lost ${outcome.summary.lost}`);
+  assert.ok(outcome.summary.adc_overflows >= 1);
+  assert.ok(outcome.summary.events.some((e) => e.kind === 'adc_overflow'));
+  assert.equal(outcome.summary.dac_underruns, 0);
+  assertAlignedDespiteLosses(plan, outcome, rows);
 });
 
 test('ADC overflow while the run stops: the points left in the FIFO are placed from the end of the run, rows stay aligned', async () => {
-  const worker = spawnWorker(exact.ports[1]!);
   const params = { start: 0, end: 0.5, scan_rate: 0.4 };
   const plan = buildPlan('LSV', parseModeParams('LSV', params));
   assert.ok(plan.n < 4096, 'the whole run fits the DAC FIFO: TEST_STOP goes out at once and the run plays out alone');
-  const rows: Collected = { index: [], current: [], potential: [] };
-  const running = worker.measure({ mode: 'LSV', params: parseModeParams('LSV', params) as unknown as Record<string, unknown>, tiaGain: 0 }, {
-    onBlock: (b) => {
-      for (let i = 0; i < b.count; i++) {
-        rows.index.push(b.firstIndex + i);
-        rows.potential.push(b.potential[i]!);
-      }
-    },
-  });
+  const running = measure(spawnWorker(exact.ports[1]!), 'LSV', params);
   await new Promise((r) => setTimeout(r, 300));
   // Reads refused from 0.3 s until after the run has stopped (~1.3 s): the FIFO overflows and
   // the host meets a stopped device holding only the newest 2048 points.
-  exact.links[1]!.busyStorm((plan.n * 0.36) - 300 + 400);
-  const { summary, integrity } = await running;
-  assert.ok(summary.lost > 100, `lost ${summary.lost}`);
-  assert.equal(rows.index.length + summary.lost, plan.n, 'every plan point is either a row or counted as lost');
-  assert.equal(integrity.duplicatedRows, 0);
+  exact.links[1]!.busyStorm(plan.n * 0.36 - 300 + 400);
+  const { outcome, rows } = await running;
+  assert.ok(outcome.summary.lost > 100, `lost ${outcome.summary.lost}`);
   assert.equal(rows.index.at(-1), plan.n - 1, 'the last point of the run is its last row');
-  for (let j = 1; j < rows.index.length; j++) assert.ok(rows.index[j]! > rows.index[j - 1]!);
-  for (let j = 0; j < rows.index.length; j++) {
-    if (rows.potential[j] !== plan.applied![rows.index[j]!]) assert.fail(`row for plan index ${rows.index[j]} measured under another setpoint`);
-  }
+  assertAlignedDespiteLosses(plan, outcome, rows);
 });
