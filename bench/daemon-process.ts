@@ -12,7 +12,9 @@ export interface DaemonProcess {
 }
 
 export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, ['--expose-gc', CLI, 'serve'], {
+  // BENCH_DAEMON_NODE_ARGS: extra Node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--expose-gc', ...extra, CLI, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

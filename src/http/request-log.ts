@@ -46,7 +46,9 @@ export function createRequestLogMiddleware(log: Logger): Koa.Middleware {
     const requestId = pickRequestId(ctx.get('x-request-id'));
     const state = ctx.state as RequestState;
     state.requestId = requestId;
-    state.log = log.child({ reqId: requestId });
+    // Made on first use: a child logger per request costs more than most requests when nothing is logged.
+    let child: Logger | null = null;
+    Object.defineProperty(state, 'log', { get: () => (child ??= log.child({ reqId: requestId })), enumerable: true, configurable: true });
     ctx.set('X-Request-Id', requestId);
     const { method, path } = ctx;
     ctx.res.once('close', () => {
@@ -56,7 +58,7 @@ export function createRequestLogMiddleware(log: Logger): Koa.Middleware {
       if (!ctx.res.writableFinished) line['aborted'] = true;
       if (state.error !== undefined) {
         state.log.error({ ...line, err: state.error }, 'request');
-      } else {
+      } else if (log.isLevelEnabled('info')) {
         state.log.info(line, 'request');
       }
     });
