@@ -119,11 +119,16 @@ class FifoRun {
     const accounted = this.acc.lostPlanPoints(this.n);
     const missing = this.n - this.emitted;
     if (missing !== accounted) {
-      const event = { kind: 'accounting_uncertain' as const, planIndex: -1, count: Math.abs(missing - accounted), message: `${missing} points are missing from the data but ${accounted} were accounted as lost` };
-      this.acc.events.push(event);
-      this.options.sink.onEvent(event);
+      this.reportUncertain(`${missing} points are missing from the data but ${accounted} were accounted as lost`, -1, Math.abs(missing - accounted));
     }
     return Math.max(missing, 0);
+  }
+
+  /** Reports that rows from here on may not sit at their own plan index (or that a count is off). */
+  private reportUncertain(message: string, planIndex = this.acc.planIndexOf(this.acc.received + this.acc.lostPairs), count = 0): void {
+    const event = { kind: 'accounting_uncertain' as const, planIndex, count, message };
+    this.acc.events.push(event);
+    this.options.sink.onEvent(event);
   }
 
   private throwIfAborted(): void {
@@ -269,9 +274,7 @@ class FifoRun {
       if (exact && this.acc.placeReadAfterOverflow(r.length >> 3, v.adcFifoElem, v.dacFifoElem)) {
         for (const e of this.acc.events.slice(before)) this.options.sink.onEvent(e);
       } else {
-        const event = { kind: 'accounting_uncertain' as const, planIndex: this.acc.planIndexOf(this.acc.received + this.acc.lostPairs), count: 0, message: 'pairs read during an ADC overflow could not be placed exactly' };
-        this.acc.events.push(event);
-        this.options.sink.onEvent(event);
+        this.reportUncertain('pairs read during an ADC overflow could not be placed exactly');
       }
     }
     this.consumePairs(r);
@@ -418,11 +421,7 @@ class FifoRun {
       await sleep(20);
     }
     for (const e of this.acc.placeFinalPairs(count)) this.options.sink.onEvent(e);
-    if (replyLost) {
-      const event = { kind: 'accounting_uncertain' as const, planIndex: this.acc.planIndexOf(this.acc.received + this.acc.lostPairs), count: 0, message: 'a read reply was lost while draining the stopped run: the last rows may be misplaced' };
-      this.acc.events.push(event);
-      this.options.sink.onEvent(event);
-    }
+    if (replyLost) this.reportUncertain('a read reply was lost while draining the stopped run: the last rows may be misplaced');
     for (const c of chunks) this.consumePairs(c);
   }
 
