@@ -129,10 +129,15 @@ export class PtyEndpoint {
       this.onEvent({ type: 'error', path: this.path, error: new Error(`socat for ${this.path} exited (code ${code}, signal ${signal}): ${stderr.trim()}`) });
       if (!this.closed) this.link.unplug();
     });
+    let failedToStart: Error | null = null;
     const spawnError = new Promise<never>((_, reject) =>
-      child.once('error', (error) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
         if (this.child === child) this.child = null;
-        reject(error);
+        failedToStart =
+          error.code === 'ENOENT'
+            ? new Error(`socat not found (${this.socatPath}): virtual potentiostats need it; install it with "apt-get install socat" or "npm run setup"`, { cause: error })
+            : error;
+        reject(failedToStart);
       }),
     );
     spawnError.catch(() => undefined);
@@ -142,6 +147,7 @@ export class PtyEndpoint {
     while (pty === null) {
       pty = await readlink(this.path).catch(() => null);
       if (pty !== null) break;
+      if (failedToStart) throw failedToStart;
       if (this.child !== child) throw new Error(`socat for ${this.path} exited before the pty appeared: ${stderr.trim()}`);
       if (performance.now() > deadline) {
         await this.killSocat();

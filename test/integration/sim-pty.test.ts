@@ -169,4 +169,13 @@ describe('virtual potentiostat over a pty', () => {
     assert.equal(hasValidCrc(await transact(port, encodeReadRequest(0x0316, 2)), 0, 9), true);
     assert.ok(link.counters.corruptedBytes >= 5);
   });
+
+  it('without socat, starting says what is missing and how to install it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'beepbox-nosocat-'));
+    try {
+      await assert.rejects(startSimulators({ count: 1, dir, socatPath: path.join(dir, 'no-such-socat') }), /socat not found .*apt-get install socat/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
