@@ -269,13 +269,10 @@ class FifoRun {
     }
     if (this.acc.overflowing && !this.isOcp) {
       // Pairs were overwritten up to the moment of this read: number them from a snapshot taken after it.
-      const before = this.acc.events.length;
       const { v, exact } = await this.readExactValues();
-      if (exact && this.acc.placeReadAfterOverflow(r.length >> 3, v.adcFifoElem, v.dacFifoElem)) {
-        for (const e of this.acc.events.slice(before)) this.options.sink.onEvent(e);
-      } else {
-        this.reportUncertain('pairs read during an ADC overflow could not be placed exactly');
-      }
+      const placed = exact ? this.acc.placeReadAfterOverflow(r.length >> 3, v.adcFifoElem, v.dacFifoElem) : null;
+      if (placed) for (const e of placed) this.options.sink.onEvent(e);
+      else this.reportUncertain('pairs read during an ADC overflow could not be placed exactly');
     }
     this.consumePairs(r);
     return true;

@@ -37,6 +37,8 @@ export class RunAccounting {
   received = 0;
   underrunTicks = 0;
   lostPairs = 0;
+  /** True while the last exact snapshot saw a full ADC FIFO (oldest pairs being overwritten). */
+  overflowing = false;
   readonly events: IntegrityEvent[] = [];
   /** Underrun gap in progress: tick at which the FIFO ran dry, set when D = −1 is seen. */
   private openGapStartTick: number | null = null;
@@ -96,25 +98,24 @@ export class RunAccounting {
     return this.events.slice(before);
   }
 
-  /** True while the last exact snapshot saw a full ADC FIFO (oldest pairs being overwritten). */
-  overflowing = false;
-
   /**
    * Places `count` pairs just read while the FIFO was overflowing: pairs kept being
    * overwritten until the read, so their pair numbers are only known afterwards, from a
    * snapshot taken after the read (FIFO no longer full, DAC side known): they are the `count`
    * pairs just before the `adcFifoElem` still pending. Any pairs between what was accounted
-   * and them were lost. Returns false (nothing placed) when the snapshot cannot decide.
+   * and them were lost. Returns the new events, or null (nothing placed) when the snapshot
+   * cannot decide.
    */
-  placeReadAfterOverflow(count: number, adcFifoElem: number, dacFifoElem: number): boolean {
-    if (adcFifoElem >= this.adcCapacity || (dacFifoElem < 0 && !this.allWritten)) return false;
+  placeReadAfterOverflow(count: number, adcFifoElem: number, dacFifoElem: number): IntegrityEvent[] | null {
+    if (adcFifoElem >= this.adcCapacity || (dacFifoElem < 0 && !this.allWritten)) return null;
+    const before = this.events.length;
     const ticks = this.written - Math.max(dacFifoElem, 0) + this.underrunTicks;
     const first = ticks - adcFifoElem - count;
     const gap = first - (this.received + this.lostPairs);
     if (gap > 0) this.recordLoss(this.received + this.lostPairs, gap);
     this.overflowing = false;
     this.lastTicks = Math.max(this.lastTicks, ticks);
-    return true;
+    return this.events.slice(before);
   }
 
   /**

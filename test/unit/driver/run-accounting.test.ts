@@ -163,3 +163,20 @@ test('stopped run with more pairs than the run can have: reported, nothing place
   assert.deepEqual(ev.map((e) => [e.kind, e.count]), [['accounting_uncertain', 3]]);
   assert.equal(h.acc.lostPairs, 0);
 });
+
+test('a read made while the FIFO overflows is placed from the snapshot after it', () => {
+  const h = harness(5000);
+  h.write(4096);
+  h.step(2500);
+  h.acc.applySnapshot(h.f.adcFifoElem, h.f.dacFifoElem); // full: 452 lost so far
+  assert.equal(h.acc.overflowing, true);
+  h.step(10); // still overwriting until the read arrives
+  const pairs = h.f.adc.splice(0);
+  h.step(3);
+  const ev = h.acc.placeReadAfterOverflow(pairs.length, h.f.adcFifoElem, h.f.dacFifoElem);
+  assert.deepEqual(ev?.map((e) => [e.kind, e.count]), [['adc_overflow', 10]]);
+  const idx = h.acc.takePairs(pairs.length);
+  pairs.forEach((p, i) => assert.equal(idx[i], p, `pair ${i}`));
+  assert.equal(h.acc.overflowing, false);
+  assert.equal(h.acc.placeReadAfterOverflow(1, 2048, 0), null, 'a still-full FIFO cannot place a read');
+});
