@@ -387,7 +387,7 @@ export class JobEngine {
         if (integrity) notes.push(`${mode}: ${integrity}`);
         if (result.aborted || job.cancelRequested) break;
         if (r.make_plot) {
-          const plot = await this.renderPlot(job, s.slot, mode, files, recorded?.plotData ?? null);
+          const plot = await this.renderPlot(job, s.slot, mode, files, maxCyclesToPlot(mode, params), recorded?.plotData ?? null);
           result.plot = plot;
           if (plot !== 'ok') notes.push(plot);
           s.files = await this.listSlotFiles(job, s.slot, k);
@@ -403,7 +403,7 @@ export class JobEngine {
     }
   }
 
-  private async renderPlot(job: JobRuntime, slot: string, mode: string, files: ReturnType<RunLayout['modeFiles']>, data: PlotData | null): Promise<string> {
+  private async renderPlot(job: JobRuntime, slot: string, mode: string, files: ReturnType<RunLayout['modeFiles']>, maxCycles: number | null, data: PlotData | null): Promise<string> {
     if (!this.deps.plots) return 'plot skipped: plotting is not configured';
     const kind = plotKindForMode(mode);
     const result = await this.deps.plots.renderPlot({
@@ -413,6 +413,7 @@ export class JobEngine {
       kind,
       title: `${job.record.experiment_name} · ${slot} · ${mode}`,
       mode,
+      maxCycles: maxCycles ?? undefined,
       data,
     });
     return result.ok ? 'ok' : result.reason;
