@@ -3,6 +3,8 @@
  * potentiostats in separate processes over ptys, through the real slot workers.
  *   npm run bench -- sampling --slots 1,4,16,64 --seconds 10 [--repeat 3] [--sim-procs 2] [--json FILE]
  * Each slot count runs `repeat` times: rates and delays are medians, integrity counters sums.
+ * `--mode CP` runs a galvanostatic step instead: rows are then live-value polls (every 2 ms);
+ * `--mode mixed` alternates CV and CP slots.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -72,7 +74,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runOnce(slots: number, seconds: number, simProcs: number) {
+type BenchMode = 'CV' | 'CP' | 'mixed';
+
+/** The measurement every slot runs for `seconds`: a full-rate CV sweep, or a CP step (polled). */
+function benchMeasurement(mode: 'CV' | 'CP', seconds: number): { mode: 'CV' | 'CP'; params: Record<string, unknown> } {
+  const raw = mode === 'CV' ? { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 } : { current: 5e-6, duration: seconds };
+  return { mode, params: parseModeParams(mode, raw) as unknown as Record<string, unknown> };
+}
+
+async function runOnce(slots: number, seconds: number, simProcs: number, mode: BenchMode) {
   const dir = await mkdtemp(join(tmpdir(), 'beepbox-bench-'));
   const procs: SimProcess[] = [];
   const perProc = Math.ceil(slots / simProcs);
@@ -84,7 +94,9 @@ async function runOnce(slots: number, seconds: number, simProcs: number) {
   const ports = procs.flatMap((p) => p.ports);
   const workers = ports.map((p) => SlotWorker.spawn(p));
   try {
-    return await measureAll(workers, procs, seconds, slots);
+    // mixed: odd slots CV, even slots CP, to see whether polling slots starve streaming ones.
+    const measurements = workers.map((_, i) => benchMeasurement(mode === 'mixed' ? (i % 2 === 0 ? 'CV' : 'CP') : mode, seconds));
+    return await measureAll(workers, procs, measurements, slots);
   } finally {
     await Promise.all(workers.map((w) => w.close()));
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
@@ -93,10 +105,8 @@ async function runOnce(slots: number, seconds: number, simProcs: number) {
   }
 }
 
-async function measureAll(workers: SlotWorker[], procs: SimProcess[], seconds: number, slots: number) {
+async function measureAll(workers: SlotWorker[], procs: SimProcess[], measurements: Array<ReturnType<typeof benchMeasurement>>, slots: number) {
   await Promise.all(workers.map((w) => w.connect()));
-  // One CV cycle 0 → 0.5 → −0.5 → 0 V (2 V of sweep) lasting `seconds`.
-  const params = parseModeParams('CV', { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 }) as unknown as Record<string, unknown>;
   const eld = monitorEventLoopDelay({ resolution: 1 });
   const cpu0 = process.cpuUsage();
   const simCpu0 = await treeCpuSeconds(procs.map((p) => p.child.pid!));
@@ -105,9 +115,9 @@ async function measureAll(workers: SlotWorker[], procs: SimProcess[], seconds: n
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
   eld.enable();
   const outcomes = await Promise.all(
-    workers.map(async (w) => {
+    workers.map(async (w, i) => {
       let rows = 0;
-      const o = await w.measure({ mode: 'CV', params, tiaGain: 2 }, { onBlock: (b) => (rows += b.count) });
+      const o = await w.measure({ ...measurements[i]!, tiaGain: 2 }, { onBlock: (b) => (rows += b.count) });
       return { ...o, rows };
     }),
   );
@@ -165,15 +175,16 @@ function combineRuns(runs: Array<Awaited<ReturnType<typeof runOnce>>>) {
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { slots: { type: 'string', default: '1,4,16,64' }, seconds: { type: 'string', default: '10' }, 'sim-procs': { type: 'string', default: '2' }, repeat: { type: 'string', default: '1' } },
+    options: { slots: { type: 'string', default: '1,4,16,64' }, seconds: { type: 'string', default: '10' }, 'sim-procs': { type: 'string', default: '2' }, repeat: { type: 'string', default: '1' }, mode: { type: 'string', default: 'CV' } },
   });
+  if (!['CV', 'CP', 'mixed'].includes(values.mode)) throw new Error(`--mode must be CV, CP or mixed, not ${values.mode}`);
   const counts = values.slots.split(',').map(Number);
   const seconds = Number(values.seconds);
   const results = [];
   for (const n of counts) {
     const runs = [];
     for (let i = 0; i < Number(values.repeat); i++) {
-      const r = await runOnce(n, seconds, Math.min(n, Number(values['sim-procs'])));
+      const r = await runOnce(n, seconds, Math.min(n, Number(values['sim-procs'])), values.mode as BenchMode);
       process.stderr.write(`${JSON.stringify(r)}\n`);
       runs.push(r);
     }
