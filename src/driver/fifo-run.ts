@@ -245,7 +245,9 @@ class FifoRun {
       const planIndex = indices[p]!;
       if (planIndex < 0) continue;
       if (planIndex >= this.n) {
-        this.extra++;
+        // OCP: the device keeps ticking until TEST_STOP lands; those pairs are past the
+        // requested duration, not duplicates. A potentiostatic run has exactly N + 1 pairs.
+        if (!this.isOcp) this.extra++;
         continue;
       }
       this.blocks.add(planIndex, wordBytesToFloat32(data, p * 8), wordBytesToFloat32(data, p * 8 + 4));

@@ -90,6 +90,7 @@ test('OCP: exactly N rows with the CE switch open', async () => {
   const worker = spawnWorker(realistic.ports[0]!);
   const { outcome, rows } = await measure(worker, 'OCP', { duration: 0.5 });
   assert.equal(outcome.summary.points, 1388);
+  assert.deepEqual([outcome.summary.lost, outcome.summary.duplicated], [0, 0], 'points after the requested duration are not duplicates');
   assert.deepEqual(rows.index.slice(0, 3), [0, 1, 2]);
   assert.equal(rows.index.at(-1), 1387);
   assert.equal(realistic.devices[0]!.status & StatusBit.RUN, 0);
