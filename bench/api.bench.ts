@@ -15,10 +15,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { readRssBytes, spawnDaemon } from './daemon-process.js';
+import { medianOf, percentile as pct } from './stats.js';
 
-function pct(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
-}
 const round = (x: number) => Number(x.toFixed(2));
 
 async function latencyUnderLoad(url: string, rate: number, seconds: number) {
@@ -100,10 +98,7 @@ async function waitUntilEnded(url: string, runId: string): Promise<void> {
 
 /** Median of each latency figure over repeated load phases; errors summed. */
 function combineLoads(loads: Array<Awaited<ReturnType<typeof latencyUnderLoad>>>) {
-  const median = (f: (l: (typeof loads)[number]) => number) => {
-    const xs = loads.map(f).sort((a, b) => a - b);
-    return xs[Math.floor(xs.length / 2)]!;
-  };
+  const median = (f: (l: (typeof loads)[number]) => number) => medianOf(loads, f);
   return {
     runs: loads.length,
     slots: loads[0]!.slots,

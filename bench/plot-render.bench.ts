@@ -22,6 +22,7 @@ import { PlotDataFeed } from '../src/plots/plot-data-feed.js';
 import { createPlotService } from '../src/plots/plot-service.js';
 import type { PlotKind, PlotResult } from '../src/plots/types.js';
 import { createWorkerPool } from '../src/pool/worker-pool.js';
+import { median } from './stats.js';
 
 const DT = 0.00036;
 
@@ -107,11 +108,6 @@ function timeReadOnly(path: string): number {
   return performance.now() - t0;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function expectOk(r: PlotResult): Extract<PlotResult, { ok: true }> {
   if (!r.ok) throw new Error(r.reason);

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SlotWorker } from '../src/slots/slot-worker.js';
 import { parseModeParams } from '../src/modes/validate.js';
+import { medianOf, percentile } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CLK_TCK = 100;
@@ -69,10 +70,6 @@ async function treeCpuSeconds(rootPids: number[]): Promise<number> {
   return total;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 type BenchMode = 'CV' | 'CP' | 'mixed';
 
@@ -151,7 +148,7 @@ async function measureAll(workers: SlotWorker[], procs: SimProcess[], measuremen
 
 /** Median over repeated runs of one slot count; integrity counters are summed so any loss shows. */
 function combineRuns(runs: Array<Awaited<ReturnType<typeof runOnce>>>) {
-  const median = (f: (r: (typeof runs)[number]) => number) => percentile(runs.map(f).sort((a, b) => a - b), 50);
+  const median = (f: (r: (typeof runs)[number]) => number) => medianOf(runs, f);
   const total = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
   return {
     slots: runs[0]!.slots,
