@@ -17,6 +17,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SlotWorker } from '../src/slots/slot-worker.js';
 import { parseModeParams } from '../src/modes/validate.js';
 import { medianOf, percentile } from './stats.js';
+import type { ModeParams } from '../src/modes/types.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CLK_TCK = 100;
@@ -74,9 +75,9 @@ async function treeCpuSeconds(rootPids: number[]): Promise<number> {
 type BenchMode = 'CV' | 'CP' | 'mixed';
 
 /** The measurement every slot runs for `seconds`: a full-rate CV sweep, or a CP step (polled). */
-function benchMeasurement(mode: 'CV' | 'CP', seconds: number): { mode: 'CV' | 'CP'; params: Record<string, unknown> } {
+function benchMeasurement(mode: 'CV' | 'CP', seconds: number): { mode: 'CV' | 'CP'; params: ModeParams } {
   const raw = mode === 'CV' ? { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 2 / seconds, cycles: 1 } : { current: 5e-6, duration: seconds };
-  return { mode, params: parseModeParams(mode, raw) as unknown as Record<string, unknown> };
+  return { mode, params: parseModeParams(mode, raw) };
 }
 
 async function runOnce(slots: number, seconds: number, simProcs: number, mode: BenchMode) {

@@ -10,16 +10,21 @@ import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { ApiError } from './api-error.js';
 import type { DaemonConfig } from './config.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { createApp } from './http/app.js';
 import { HTTP_REDACT_PATHS } from './http/request-log.js';
-import type { AppServices, NasApi } from './http/services.js';
-import { createDeviceApi, createModeApi } from './jobs/api-services.js';
 import { JobEngine } from './jobs/engine.js';
 import { isJobRecord, type JobRecord } from './jobs/job-record.js';
-import { createRunApi } from './jobs/run-service.js';
+import { recoverJobs } from './jobs/recovery.js';
+import { plotSubscriber } from './jobs/subscribers/plot-subscriber.js';
+import { recordingSubscriber } from './jobs/subscribers/recording-subscriber.js';
+import type { AppServices } from './services/api.js';
+import { createDeviceService, listDevices } from './services/device-service.js';
+import { createJobService } from './services/job-service.js';
+import { createModeService } from './services/mode-service.js';
+import { createNasApi } from './services/nas-api.js';
+import { createRunService } from './services/run-service.js';
 import { NasService } from './nas/index.js';
 import { createPlotService } from './plots/index.js';
 import { createWorkerPool } from './pool/worker-pool.js';
@@ -52,23 +57,6 @@ async function startSimulatorProcess(count: number, dir: string, logger: Logger)
     }
   }
   throw new Error('the simulator exited before reporting its ports');
-}
-
-function createNasApi(nas: NasService, engine: JobEngine, runIndex: RunIndex): NasApi {
-  const runDirOf = async (runId: string) => engine.runScope(runId)?.runDir ?? (await runIndex.resolve(runId));
-  return {
-    setup: (body) => nas.setup(body),
-    health: () => nas.health(),
-    async enqueueUpload(runId) {
-      if (!nas.supported) throw new ApiError('nas.unsupported_platform', 'NAS/SMB is not supported on this platform');
-      const runDir = await runDirOf(runId);
-      return { ok: true, enqueued: nas.enqueueUpload(runId, runDir).enqueued, run_id: runId };
-    },
-    async uploadState(runId) {
-      const state = await nas.uploadState(await runDirOf(runId));
-      return { run_id: runId, ...state };
-    },
-  };
 }
 
 export interface Daemon {
@@ -112,12 +100,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
 
   let nas: NasService | null = null;
   const engine: JobEngine = new JobEngine({
-    runsRoot: config.runsRoot,
-    registry,
-    recorder,
+    slots: registry,
     jobStore,
     runIndex,
-    plots,
+    subscribers: [recordingSubscriber(recorder), plotSubscriber(plots)],
     logger: logger.child({ component: 'jobs' }),
     versions: { beepbox: DRIVER_VERSION, node: process.version, api: API_VERSION },
     galPollIntervalMs: config.galPollIntervalMs,
@@ -126,7 +112,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
       if (nas?.configured) nas.enqueueUpload(runId, runDir);
     },
   });
-  await engine.recover();
+  await recoverJobs(engine, { runsRoot: config.runsRoot, jobStore, logger });
 
   if (process.platform !== 'win32') {
     nas = new NasService({
@@ -146,10 +132,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
 
   const loop = new EventLoopMonitor(Number(process.env.BEEPBOX_LOOP_WINDOW_S ?? 10));
   const services: AppServices = {
-    devices: createDeviceApi(registry, engine),
-    modes: createModeApi(registry),
-    jobs: engine,
-    runs: createRunApi(engine, runIndex, pool),
+    devices: createDeviceService(registry, engine),
+    modes: createModeService(() => registry.list().length > 0),
+    jobs: createJobService({ engine, runsRoot: config.runsRoot, devices: () => listDevices(registry) }),
+    runs: createRunService(engine, runIndex, pool),
     nas: nas ? createNasApi(nas, engine, runIndex) : null,
     health: { details: () => ({ plotting: plots.status(), event_loop_delay: loop.read(), slots_busy: engine.busySlots.length }) },
     config: { apiKey: config.apiKey, boxId: config.boxId, build: config.build, driverVersion: DRIVER_VERSION, firmwareVersion: 'unknown' },

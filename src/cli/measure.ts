@@ -52,7 +52,7 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(tiaGain) || tiaGain < 0 || tiaGain > 4) throw new ValidationError('tia_gain', 'must be an integer 0..4');
   const samplingIntervalS = parseNumberOption('sampling_interval', values['sampling-interval']);
   const request = parseModeRequest(values.mode, rawParams);
-  const params = request.params as unknown as Record<string, unknown>;
+  const params = request.params;
   const outPath = values.out;
   if (existsSync(outPath)) {
     if (!values.force) throw new ValidationError('out', `${outPath} exists; pass --force to overwrite it`);

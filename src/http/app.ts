@@ -20,8 +20,8 @@ import { httpErrors, mapErrorToResponse } from './errors.js';
 import { HTTP_REDACT_PATHS, createRequestLogMiddleware, type RequestState } from './request-log.js';
 import { createRouteTable } from './route-table.js';
 import { isReadableBody, type AnyRoute, type RouteResult } from './route-types.js';
-import { isValidRunId } from './run-id.js';
-import type { AppServices } from './services.js';
+import { isValidRunId } from '../services/api.js';
+import type { AppServices } from '../services/api.js';
 import { bodyMissingIssue, createRequestValidator, jsonInvalidIssue, type RequestValidator, type ValidationIssue } from './validation.js';
 
 export interface CreateAppOptions {

@@ -1,59 +1,66 @@
 /**
- * The HTTP edge of every error: one table maps a contract code to its HTTP status
+ * The HTTP edge of every error: one table maps a code to its HTTP status and hint
  * (rest-api.md 1.6), and one function turns any thrown value into the envelope of 1.4.
- * Services throw `ApiError` (or a `DaemonError` whose code is a contract code, as the NAS
- * service does); nothing below `src/http` knows about status numbers.
+ * Every layer throws `DaemonError` with a code and structured details; nothing below
+ * `src/http` knows about status numbers, hints or endpoints.
  */
-import { ApiError, type ApiIssue } from '../api-error.js';
+import { DaemonError, type ContractErrorCode, type ErrorDetails, type ErrorIssue } from '../errors.js';
 
-/** A contract error code and its HTTP status, plus the hint used when the thrower gave none. */
+/** The status of a contract code and its hint (fixed, or built from the error's details). */
 interface ErrorSpec {
   status: number;
-  defaultHint: string;
+  hint: string | ((details: ErrorDetails | undefined) => string);
 }
 
 /**
- * Contract code → status. Codes missing here are programming errors and answer
- * 500 `internal.error`. `modes.parameter_error` is retired (1.6) and deliberately absent.
+ * Contract code → status and hint. Codes missing here answer 500 `internal.error`.
+ * `modes.parameter_error` is retired (1.6) and deliberately absent.
  */
-export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = Object.freeze({
-  'auth.invalid_api_key': { status: 401, defaultHint: 'X-API-Key header is missing or incorrect.' },
-  'http.not_found': { status: 404, defaultHint: 'See GET /docs for the list of endpoints.' },
-  'http.method_not_allowed': { status: 405, defaultHint: 'See the Allow header for the methods of this path.' },
-  'request.too_large': { status: 413, defaultHint: 'JSON bodies are limited to 1 MiB.' },
-  'request.validation_error': { status: 422, defaultHint: 'Please check request payload and fields.' },
-  'internal.error': { status: 500, defaultHint: '' },
-  'devices.scan_failed': { status: 500, defaultHint: '' },
-  'devices.unavailable': { status: 503, defaultHint: 'Use POST /admin/rescan to look for devices.' },
-  'devices.busy': { status: 409, defaultHint: 'Wait until all jobs have finished.' },
-  'modes.not_found': { status: 404, defaultHint: 'Fetch available modes via GET /modes.' },
-  'jobs.invalid_request': { status: 422, defaultHint: '' },
-  'jobs.invalid_params': { status: 422, defaultHint: '' },
-  'storage.exists': { status: 409, defaultHint: 'Use a new client_datetime or subdir.' },
-  'storage.invalid_name': { status: 400, defaultHint: '' },
-  'jobs.invalid_devices': { status: 400, defaultHint: 'Use slots from GET /devices or "all".' },
-  'jobs.run_id_conflict': { status: 409, defaultHint: 'Choose another run_name or omit it.' },
-  'jobs.slots_busy': { status: 409, defaultHint: 'Wait until the listed slots are free.' },
-  'jobs.not_found': { status: 404, defaultHint: 'Check the run_id or fetch the job list.' },
-  'jobs.missing_run_ids': { status: 400, defaultHint: '' },
-  'jobs.run_ids_unknown': { status: 404, defaultHint: 'Only request known run_ids.' },
-  'runs.not_found': { status: 404, defaultHint: 'Check the run_id or list existing runs.' },
-  'runs.file_not_found': { status: 404, defaultHint: 'Provide a path relative to the run directory.' },
-  'nas.invalid_config': { status: 400, defaultHint: '' },
-  'nas.not_configured': { status: 409, defaultHint: 'Configure it via POST /nas/setup.' },
-  'nas.unsupported_platform': { status: 501, defaultHint: '' },
-  /** [beepbox] the NAS service is not wired into this daemon (services.nas is null). */
-  'nas.unavailable': { status: 503, defaultHint: 'NAS features are not available on this box.' },
+export const ERROR_TABLE: Readonly<Record<ContractErrorCode, ErrorSpec>> = Object.freeze({
+  'auth.invalid_api_key': { status: 401, hint: 'X-API-Key header is missing or incorrect.' },
+  'http.not_found': { status: 404, hint: 'See GET /docs for the list of endpoints.' },
+  'http.method_not_allowed': { status: 405, hint: 'See the Allow header for the methods of this path.' },
+  'request.too_large': { status: 413, hint: 'JSON bodies are limited to 1 MiB.' },
+  'request.validation_error': { status: 422, hint: 'Please check request payload and fields.' },
+  'internal.error': { status: 500, hint: '' },
+  'devices.scan_failed': { status: 500, hint: (d) => (typeof d?.reason === 'string' ? d.reason : '') },
+  'devices.unavailable': { status: 503, hint: 'Use POST /admin/rescan to look for devices.' },
+  'devices.busy': { status: 409, hint: 'Wait until running jobs have finished.' },
+  'modes.not_found': { status: 404, hint: 'Fetch available modes via GET /modes.' },
+  'jobs.invalid_request': { status: 422, hint: 'Check modes and params_by_mode.' },
+  'jobs.invalid_params': { status: 422, hint: 'Validate parameters with POST /modes/{mode}/validate.' },
+  'jobs.shutting_down': { status: 503, hint: 'Retry after the restart.' },
+  'storage.exists': { status: 409, hint: 'Use a new client_datetime or subdir.' },
+  'storage.invalid_name': { status: 400, hint: '' },
+  'jobs.invalid_devices': { status: 400, hint: 'Use slots from GET /devices or "all".' },
+  'jobs.run_id_conflict': { status: 409, hint: 'Choose another run_name or omit it.' },
+  'jobs.slots_busy': { status: 409, hint: 'Wait until the listed slots are free.' },
+  'jobs.not_found': { status: 404, hint: 'Check the run_id or fetch the job list.' },
+  'jobs.missing_run_ids': { status: 400, hint: '' },
+  'jobs.run_ids_unknown': { status: 404, hint: 'Only request known run_ids.' },
+  'runs.not_found': { status: 404, hint: 'Check the run_id or list existing runs.' },
+  'runs.file_not_found': { status: 404, hint: 'Provide a path relative to the run directory.' },
+  'nas.invalid_config': { status: 400, hint: '' },
+  'nas.not_configured': { status: 409, hint: 'Configure it via POST /nas/setup.' },
+  'nas.unsupported_platform': { status: 501, hint: '' },
+  /** [beepbox] the NAS service is not wired into this daemon. */
+  'nas.unavailable': { status: 503, hint: 'NAS features are not available on this box.' },
 });
 
 /** Whether `code` is one of the contract codes of the table. */
-export function isContractCode(code: unknown): code is string {
+export function isContractCode(code: unknown): code is ContractErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_TABLE, code);
 }
 
 /** HTTP status of a contract code; 500 for anything unknown. */
 export function statusOfCode(code: string): number {
-  return isContractCode(code) ? (ERROR_TABLE[code] as ErrorSpec).status : 500;
+  return isContractCode(code) ? ERROR_TABLE[code].status : 500;
+}
+
+/** The hint of a contract code for an error with these details. */
+export function hintOfCode(code: ContractErrorCode, details?: ErrorDetails): string {
+  const hint = ERROR_TABLE[code].hint;
+  return typeof hint === 'string' ? hint : hint(details);
 }
 
 /** The `code/message/hint` triple of 1.4. */
@@ -66,11 +73,11 @@ export interface ErrorTriple {
 /** The error envelope of 1.4 (plus `errors` for 422s, 1.5). `detail` is always an object. */
 export interface ErrorEnvelope extends ErrorTriple {
   detail: ErrorTriple;
-  errors?: ApiIssue[];
+  errors?: ErrorIssue[];
 }
 
 /** Build the envelope; `errors` is added only when given. */
-export function buildErrorEnvelope(code: string, message: string, hint: string, errors?: ApiIssue[]): ErrorEnvelope {
+export function buildErrorEnvelope(code: string, message: string, hint: string, errors?: ErrorIssue[]): ErrorEnvelope {
   const triple: ErrorTriple = { code, message, hint };
   const envelope: ErrorEnvelope = { ...triple, detail: { ...triple } };
   if (errors !== undefined) envelope.errors = errors;
@@ -78,15 +85,13 @@ export function buildErrorEnvelope(code: string, message: string, hint: string, 
 }
 
 /** An error raised by the HTTP layer itself that carries response headers (e.g. `Allow` on 405). */
-export class HttpLayerError extends ApiError {
+export class HttpLayerError extends DaemonError {
   constructor(
-    code: string,
+    code: ContractErrorCode,
     message: string,
-    hint: string,
     readonly headers: Readonly<Record<string, string>>,
   ) {
-    super(code, message, hint);
-    this.name = 'HttpLayerError';
+    super(code, message);
   }
 }
 
@@ -95,51 +100,50 @@ export interface ErrorResponse {
   status: number;
   body: ErrorEnvelope;
   headers: Readonly<Record<string, string>>;
-  /** True when the value was not a deliberate contract error (log it with its stack). */
+  /** True when the value was not a deliberate error (log it with its stack). */
   unexpected: boolean;
 }
 
 const INTERNAL_MESSAGE = 'Internal server error';
 
 /**
- * Map any thrown value to the response. Contract codes (from `ApiError`, or any error with a
- * contract `code` such as the NAS service's `DaemonError`s) keep their message; everything else
- * becomes 500 `internal.error` with a fixed message (no stack, no error text: it may hold
- * paths or secrets). An empty hint is replaced by the table's default hint.
+ * A parameter that failed validation below the API (a `ValidationError` that escaped a
+ * service) is the client's fault: 422 with the field named, never a 500.
+ */
+function mapValidationError(err: DaemonError): ErrorResponse {
+  const field = typeof err.details?.field === 'string' ? err.details.field : '*';
+  const issues = [{ loc: ['body', field], msg: err.message, type: 'value_error' }];
+  const code = 'request.validation_error';
+  return { status: 422, body: buildErrorEnvelope(code, 'Request validation failed', hintOfCode(code), issues), headers: {}, unexpected: false };
+}
+
+/**
+ * Map any thrown value to the response. Contract codes keep their message, and their hint
+ * comes from the table; everything else becomes 500 `internal.error` with a fixed message
+ * (no stack, no error text: it may hold paths or secrets).
  */
 export function mapErrorToResponse(err: unknown): ErrorResponse {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (err instanceof Error && isContractCode(code) && code !== 'internal.error') {
-    const spec = ERROR_TABLE[code] as ErrorSpec;
-    const givenHint = err instanceof ApiError ? err.hint : '';
-    const hint = givenHint !== '' ? givenHint : spec.defaultHint;
-    const errors = err instanceof ApiError ? err.extra.errors : undefined;
-    const headers = err instanceof HttpLayerError ? err.headers : {};
-    return { status: spec.status, body: buildErrorEnvelope(code, err.message, hint, errors), headers, unexpected: false };
+  if (err instanceof DaemonError) {
+    if (err.code === 'VALIDATION') return mapValidationError(err);
+    if (isContractCode(err.code) && err.code !== 'internal.error') {
+      const headers = err instanceof HttpLayerError ? err.headers : {};
+      const body = buildErrorEnvelope(err.code, err.message, hintOfCode(err.code, err.details), err.details?.issues);
+      return { status: ERROR_TABLE[err.code].status, body, headers, unexpected: false };
+    }
   }
-  return {
-    status: 500,
-    body: buildErrorEnvelope('internal.error', INTERNAL_MESSAGE, ''),
-    headers: {},
-    unexpected: true,
-  };
+  return { status: 500, body: buildErrorEnvelope('internal.error', INTERNAL_MESSAGE, ''), headers: {}, unexpected: true };
 }
 
 /** Shorthands for the errors the HTTP layer raises itself (messages per 1.6). */
 export const httpErrors = {
-  unauthorized: (): ApiError => new ApiError('auth.invalid_api_key', 'Unauthorized', 'X-API-Key header is missing or incorrect.'),
-  notFound: (): ApiError => new ApiError('http.not_found', 'Not found', ERROR_TABLE['http.not_found']!.defaultHint),
+  unauthorized: (): DaemonError => new DaemonError('auth.invalid_api_key', 'Unauthorized'),
+  notFound: (): DaemonError => new DaemonError('http.not_found', 'Not found'),
   methodNotAllowed: (allowed: readonly string[]): HttpLayerError =>
-    new HttpLayerError('http.method_not_allowed', 'Method not allowed', ERROR_TABLE['http.method_not_allowed']!.defaultHint, {
-      Allow: allowed.join(', '),
-    }),
-  tooLarge: (): ApiError => new ApiError('request.too_large', 'Request body too large', ERROR_TABLE['request.too_large']!.defaultHint),
-  validation: (errors: ApiIssue[]): ApiError =>
-    new ApiError('request.validation_error', 'Request validation failed', 'Please check request payload and fields.', { errors }),
-  jobNotFound: (): ApiError => new ApiError('jobs.not_found', 'Unknown run_id', 'Check the run_id or fetch the job list.'),
-  runNotFound: (): ApiError => new ApiError('runs.not_found', 'Run not found', 'Check the run_id or list existing runs.'),
-  nasUnavailable: (): ApiError =>
-    new ApiError('nas.unavailable', 'NAS service is not available', ERROR_TABLE['nas.unavailable']!.defaultHint),
-  devicesUnavailable: (): ApiError =>
-    new ApiError('devices.unavailable', 'No devices registered', 'Use POST /admin/rescan to look for devices.'),
+    new HttpLayerError('http.method_not_allowed', 'Method not allowed', { Allow: allowed.join(', ') }),
+  tooLarge: (): DaemonError => new DaemonError('request.too_large', 'Request body too large'),
+  validation: (issues: ErrorIssue[]): DaemonError => new DaemonError('request.validation_error', 'Request validation failed', { details: { issues } }),
+  jobNotFound: (): DaemonError => new DaemonError('jobs.not_found', 'Unknown run_id'),
+  runNotFound: (): DaemonError => new DaemonError('runs.not_found', 'Run not found'),
+  nasUnavailable: (): DaemonError => new DaemonError('nas.unavailable', 'NAS service is not available'),
+  devicesUnavailable: (): DaemonError => new DaemonError('devices.unavailable', 'No devices registered'),
 } as const;

@@ -8,7 +8,7 @@
 import { ERROR_TABLE, statusOfCode } from './errors.js';
 import type { AnyRoute } from './route-types.js';
 import { ALL_API_SCHEMAS, API_SCHEMAS, listModeParamSchemas, type JsonSchema } from './schemas.js';
-import { RUN_ID_PATTERN_SOURCE } from './run-id.js';
+import { RUN_ID_PATTERN_SOURCE } from '../services/api.js';
 
 /** API version of the contract (`/version.api`). */
 export const API_VERSION = '1.0';

@@ -4,7 +4,7 @@
  * is documented and is validated from one declaration.
  */
 import type { Readable } from 'node:stream';
-import type { AppServices } from './services.js';
+import type { AppServices } from '../services/api.js';
 import type { SchemaRef } from './schemas.js';
 
 export type HttpMethod = 'GET' | 'POST';

@@ -4,7 +4,7 @@
  * name it has in the OpenAPI document. The files are the single source of truth: ajv
  * compiles them for validation and the OpenAPI generator embeds them unchanged.
  */
-import type { JobRequestBody } from '../jobs/types.js';
+import type { JobRequestBody } from '../services/api.js';
 import { MODE_NAMES, MODE_SCHEMAS } from '../modes/catalogue.js';
 import jobRequestSchema from '../../schemas/api/job-request.schema.json' with { type: 'json' };
 import jobStatusRequestSchema from '../../schemas/api/job-status-request.schema.json' with { type: 'json' };

@@ -4,11 +4,11 @@
  * `{loc, msg, type}` issues that never contain the offending input value.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import type { ApiIssue } from '../api-error.js';
+import type { ErrorIssue } from '../errors.js';
 import { ALL_API_SCHEMAS, type SchemaRef } from './schemas.js';
 
 /** One entry of `errors[]` in a 422 `request.validation_error`. */
-export interface ValidationIssue extends ApiIssue {
+export interface ValidationIssue extends ErrorIssue {
   loc: (string | number)[];
   msg: string;
   type: string;

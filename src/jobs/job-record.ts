@@ -66,3 +66,23 @@ export function isJobRecord(value: unknown): value is JobRecord {
   const v = value as Partial<JobRecord> | null;
   return !!v && typeof v === 'object' && v.schema === JOB_RECORD_SCHEMA && typeof v.run_id === 'string' && Array.isArray(v.slots) && Array.isArray(v.modes);
 }
+
+/** "12 points lost (ADC FIFO overflow), 3 DAC underrun ticks (...)", or null when clean. */
+function describeIntegrity(r: ModeResult): string | null {
+  const parts: string[] = [];
+  if (r.lost > 0) parts.push(`${r.lost} points lost${r.adc_overflows > 0 ? ' (ADC FIFO overflow)' : ''}`);
+  if (r.dac_underruns > 0) parts.push(`${r.dac_underruns} DAC underrun ticks (held points dropped, alignment kept)`);
+  if (r.duplicated > 0) parts.push(`${r.duplicated} duplicate points dropped`);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** The message of a slot that ended done: what is worth telling (integrity events, skipped plots), or null. */
+export function describeSlotNotes(results: readonly ModeResult[]): string | null {
+  const notes: string[] = [];
+  for (const r of results) {
+    const integrity = describeIntegrity(r);
+    if (integrity) notes.push(`${r.mode}: ${integrity}`);
+    if (r.plot !== null && r.plot !== 'ok') notes.push(r.plot);
+  }
+  return notes.length > 0 ? notes.join('; ') : null;
+}

@@ -424,6 +424,21 @@ export function validateModeParams(mode: string, raw: unknown): ValidationResult
   return { ok: r.ok, errors: r.errors, warnings: r.warnings, adjusted: r.adjusted };
 }
 
+/** What a job admits for one mode: the verdict, and when ok the resolved mode and typed parameters. */
+export type ModeAdmission =
+  | { ok: true; mode: ModeName; params: ModeParams; adjusted: Record<string, unknown>; errors: ValidationIssue[]; warnings: ValidationIssue[] }
+  | { ok: false; errors: ValidationIssue[]; warnings: ValidationIssue[] };
+
+/**
+ * Validate once for a job: like {@link validateModeParams}, plus the resolved mode (legacy `DC`
+ * becomes CA or CP) and the typed parameters it will run with. Throws {@link UnsupportedModeError}.
+ */
+export function admitModeParams(mode: string, raw: unknown): ModeAdmission {
+  const r = validateToken(mode, raw);
+  if (!r.ok || r.params === null || r.adjusted === null) return { ok: false, errors: r.errors, warnings: r.warnings };
+  return { ok: true, mode: r.mode, params: r.params, adjusted: r.adjusted, errors: r.errors, warnings: r.warnings };
+}
+
 function throwFirst(r: InternalResult): never {
   const first = r.errors[0]!;
   throw new ValidationError(first.field, first.message, { mode: r.mode, code: first.code, errors: r.errors, warnings: r.warnings });

@@ -1,4 +1,4 @@
-import { DaemonError, type ErrorCode } from '../errors.js';
+import { DaemonError, type ErrorCode, type ErrorDetails } from '../errors.js';
 
 /** Codes a NAS operation raises on purpose; the strings are the contract's (rest-api.md 1.6). */
 export type NasErrorCode = Extract<ErrorCode, `nas.${string}`> | 'INTERNAL';
@@ -10,7 +10,7 @@ export type NasErrorCode = Extract<ErrorCode, `nas.${string}`> | 'INTERNAL';
  * password.
  */
 export class NasError extends DaemonError {
-  constructor(code: NasErrorCode, message: string, options?: { details?: unknown; cause?: unknown }) {
+  constructor(code: NasErrorCode, message: string, options?: { details?: ErrorDetails; cause?: unknown }) {
     super(code, message, options);
   }
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.js';
+import { RUN_ID_PATTERN_SOURCE, isValidRunId } from '../storage/run-id.js';
 import { runCommand as defaultRunCommand, scrubSecret, type RunCommand } from './command.js';
 import {
   buildNasConfig,
@@ -109,7 +110,6 @@ export function readNasPathsFromEnv(env: NodeJS.ProcessEnv = process.env): { con
   };
 }
 
-const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const REDACT_PATHS = ['password', '*.password', 'req.body.password', 'request.body.password'];
 
 function nowIso(): string {
@@ -282,7 +282,7 @@ export class NasService {
    */
   enqueueUpload(runId: string, runDir: string): { enqueued: boolean } {
     if (!this.supported) throw new NasError('nas.unsupported_platform', UNSUPPORTED_PLATFORM_MESSAGE);
-    if (!RUN_ID_PATTERN.test(runId)) throw new ValidationError('run_id', 'must match ^[A-Za-z0-9_-]{1,128}$');
+    if (!isValidRunId(runId)) throw new ValidationError('run_id', `must match ${RUN_ID_PATTERN_SOURCE}`);
     if (this.#config === null) throw new NasError('nas.not_configured', 'NAS is not configured');
     if (this.#closed) return { enqueued: false };
     const dir = path.resolve(runDir);

@@ -8,8 +8,7 @@ import { CsvEncoder } from '../modes/csv.js';
 import { EisAnalyser, encodeEisSpectrumCsv } from '../modes/eis.js';
 import { buildPlan } from '../modes/plan.js';
 import type { ModePlan, PotPlan } from '../modes/plan-types.js';
-import { parseModeRequest } from '../modes/validate.js';
-import type { CdlParams } from '../modes/types.js';
+import type { CdlParams, ModeName, ModeParams } from '../modes/types.js';
 import type { PlotData } from '../plots/collect-plot-data.js';
 import { PlotDataFeed } from '../plots/plot-data-feed.js';
 import type { PlotKind } from '../plots/types.js';
@@ -22,8 +21,9 @@ export type SinkOpener = (path: string) => Promise<TextSink>;
 
 export interface RecordingSpec {
   csvPath: string;
-  mode: string;
-  params: Record<string, unknown>;
+  /** The resolved mode and its final parameters, as admission planned them (not re-validated here). */
+  mode: ModeName;
+  params: ModeParams;
   samplingIntervalS: number | null;
   /** `<base>_spectrum.csv` for EIS. */
   spectrumPath?: string;
@@ -54,9 +54,8 @@ export class ModeRecorder {
   private rows = 0;
 
   constructor(private readonly spec: RecordingSpec, private readonly openSink: SinkOpener) {
-    const request = parseModeRequest(spec.mode, spec.params);
-    this.plan = buildPlan(request.mode, request.params);
-    this.cdlParams = request.mode === 'CDL' ? request.params : null;
+    this.plan = buildPlan(spec.mode, spec.params as never);
+    this.cdlParams = spec.mode === 'CDL' ? (spec.params as CdlParams) : null;
     this.plot = spec.plot && PlotDataFeed.supports(spec.plot.kind) ? new PlotDataFeed(spec.plot.kind, spec.plot.maxCycles, this.plan.columns.includes('cycle') ? this.plan.cycle : null) : null;
     const plot = this.plot;
     this.encoder = new CsvEncoder(this.plan, { samplingIntervalS: spec.samplingIntervalS, onLine: plot && ((index, timeS, potential, current) => plot.addLine(index, timeS, potential, current)) });

@@ -16,9 +16,17 @@ interface Waiter {
 export class Recording {
   constructor(private readonly owner: RecorderThread, readonly id: number) {}
 
-  /** Rows for plan indices [firstIndex, firstIndex + count); the arrays are transferred. */
+  /**
+   * Rows for plan indices [firstIndex, firstIndex + count). The arrays are copied, not
+   * transferred: other consumers of the slot's stream may still read them.
+   */
   write(firstIndex: number, current: Float32Array, potential: Float32Array, count: number): void {
-    this.owner.send({ kind: 'rows', id: this.id, firstIndex, count, current, potential }, [current.buffer as ArrayBuffer, potential.buffer as ArrayBuffer]);
+    this.owner.send({ kind: 'rows', id: this.id, firstIndex, count, current, potential });
+  }
+
+  /** Why the recorder thread gave up on this recording (a write failed), or null. */
+  get failure(): string | null {
+    return this.owner.failureOf(this.id);
   }
 
   close(): Promise<RecordingResult> {
@@ -71,10 +79,17 @@ export class RecorderThread {
     return new Recording(this, id);
   }
 
+  failureOf(id: number): string | null {
+    return this.failures.get(id) ?? (this.dead ? `recorder thread died: ${this.dead.message}` : null);
+  }
+
   async closeRecording(id: number): Promise<RecordingResult> {
     const earlier = this.failures.get(id);
+    // The id is done with either way; the map must not grow over weeks of runs.
+    this.failures.delete(id);
     if (earlier) throw new DaemonError('INTERNAL', `recording failed: ${earlier}`);
     const r = await this.request({ kind: 'close', id });
+    this.failures.delete(id);
     if (r.kind !== 'closed') throw new DaemonError('INTERNAL', `recording failed: ${r.kind === 'failed' ? r.message : 'unexpected reply'}`);
     return r.result;
   }

@@ -9,6 +9,7 @@
  */
 import type { RunSummary } from '../driver/measurement.js';
 import type { IntegrityEvent } from '../driver/run-accounting.js';
+import type { ModeName, ModeParams } from '../modes/types.js';
 
 export interface DeviceIdentity {
   path: string;
@@ -19,10 +20,12 @@ export interface DeviceIdentity {
 }
 
 export interface MeasureRequest {
-  /** Mode name (case-insensitive). */
-  mode: string;
-  /** Parameters as returned by `parseModeParams`/`validateModeParams` (numbers, defaults filled); the worker does not re-validate. */
-  params: Record<string, unknown>;
+  /** The resolved mode. */
+  mode: ModeName;
+  /** Final parameters from admission (`parseModeParams`): the worker builds the waveform from them and does not re-validate. */
+  params: ModeParams;
+  /** The plan's point count, when the caller has it: the worker checks its waveform against it. */
+  pointCount?: number;
   /** TIA gain index; null leaves the device setting unchanged. */
   tiaGain: number | null;
   galPollIntervalMs?: number;

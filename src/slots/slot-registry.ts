@@ -83,6 +83,22 @@ export class SlotRegistry {
     return entry.worker;
   }
 
+  /** The slot's worker, connected to its device (the engine's `SlotAccess`). */
+  async acquire(slot: string): Promise<SlotWorker> {
+    let worker: SlotWorker;
+    try {
+      worker = await this.ensureWorker(slot);
+    } catch (err) {
+      throw new DaemonError('DEVICE_STATE', `device for ${slot} is not available: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      await worker.connect();
+    } catch (err) {
+      throw new DaemonError('DEVICE_STATE', `device for ${slot} does not answer: ${(err as Error).message}`, { cause: err });
+    }
+    return worker;
+  }
+
   async close(): Promise<void> {
     const old = this.entries;
     this.entries = [];

@@ -11,7 +11,6 @@ import { ModbusClient } from '../driver/modbus-client.js';
 import type { SampleSink } from '../driver/sample-sink.js';
 import { buildPlan } from '../modes/plan.js';
 import { normaliseModeName } from '../modes/catalogue.js';
-import type { ModeParamsMap } from '../modes/types.js';
 import { Register } from '../protocol/constants.js';
 import { formatUsbSerialNumber } from '../protocol/identity.js';
 import { wordBytesToUint32 } from '../protocol/words.js';
@@ -82,12 +81,15 @@ export class SlotService implements SlotApi {
       post({ kind: 'progress', seq: seq++, pointsDone });
     };
     try {
-      // Parameters were validated by the caller (parseModeRequest); compiling the schemas
-      // in every worker would cost ~0.2 s of CPU per slot at start-up.
+      // Parameters come from admission's plan (validated once there); the worker only builds
+      // the waveform from them, and checks it against the plan's point count.
       const mode = normaliseModeName(request.mode);
       if (!mode) throw new ValidationError('mode', `unsupported mode '${request.mode}'`);
-      const plan = buildPlan(mode, request.params as unknown as ModeParamsMap[typeof mode]);
+      const plan = buildPlan(mode, request.params as never);
       if (!(plan.n >= 1)) throw new ValidationError('*', 'the plan has no points');
+      if (request.pointCount !== undefined && plan.n !== request.pointCount) {
+        throw new DaemonError('INTERNAL', `waveform has ${plan.n} points, the job plan ${request.pointCount}`);
+      }
       const device = await this.ensureDevice();
       const options = { tiaGain: request.tiaGain, signal: controller.signal, sink, onProgress, galPollIntervalMs: request.galPollIntervalMs };
       switch (plan.family) {

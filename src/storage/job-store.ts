@@ -13,7 +13,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ATOMIC_TMP_SUFFIX, formatJson, writeFileAtomic } from './atomic-file.js';
-import { isValidRunId } from './run-index.js';
+import { isValidRunId } from './run-id.js';
 
 export const JOBS_DIR = '.jobs';
 

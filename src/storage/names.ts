@@ -1,10 +1,10 @@
 /**
  * Storage names (rest-api.md 6.2, 6.3): the path-segment and client_datetime sanitisers, the
  * subfolder rule, `timestamp_name`, the file prefix and the file names a mode writes.
- * Pure functions; every refusal is an `ApiError('storage.invalid_name', ...)` with the
+ * Pure functions; every refusal is an `DaemonError('storage.invalid_name', ...)` with the
  * contract's message.
  */
-import { ApiError } from '../api-error.js';
+import { DaemonError } from '../errors.js';
 
 /** Longest file or directory name, in UTF-8 bytes, that beepbox creates (ext4/xfs/btrfs limit). */
 export const MAX_NAME_BYTES = 255;
@@ -18,8 +18,8 @@ export const WELLS_DIR = 'Wells';
 /** Field names used in `storage.invalid_name` messages. */
 export type NameField = 'experiment_name' | 'subdir' | 'slot' | 'mode';
 
-function invalidName(message: string): ApiError {
-  return new ApiError('storage.invalid_name', message);
+function invalidName(message: string): DaemonError {
+  return new DaemonError('storage.invalid_name', message);
 }
 
 /**

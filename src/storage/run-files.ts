@@ -7,11 +7,11 @@ import { constants as fsConstants } from 'node:fs';
 import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
 import { join, posix, sep, win32 } from 'node:path';
 import { Readable } from 'node:stream';
-import { ApiError } from '../api-error.js';
+import { DaemonError } from '../errors.js';
 import { RUN_MARKER_FILES, WELLS_DIR, sanitizeSegment } from './names.js';
 
-export function fileNotFound(): ApiError {
-  return new ApiError('runs.file_not_found', 'File not found', 'Provide a path relative to the run directory.');
+export function fileNotFound(): DaemonError {
+  return new DaemonError('runs.file_not_found', 'File not found');
 }
 
 /** Code-point order (what Python's `sorted` gives for str), not UTF-16 code-unit order. */
@@ -194,6 +194,6 @@ export async function openRunFile(runDir: string, slots: readonly string[], requ
     return { ...resolved, size: st.size, stream };
   } catch (err) {
     await handle.close().catch(() => undefined);
-    throw err instanceof ApiError ? err : fileNotFound();
+    throw err instanceof DaemonError ? err : fileNotFound();
   }
 }

@@ -7,22 +7,17 @@
 import { readFile, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ApiError } from '../api-error.js';
+import { DaemonError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-file.js';
 import { toIndexPath } from './run-layout.js';
 
 export const RUN_INDEX_FILE = '_run_paths.json';
 export const RUN_INDEX_TMP_FILE = '_run_paths.tmp';
 
-/** Every run_id, generated or given, matches this (rest-api 4.1). */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+import { RUN_ID_PATTERN, isValidRunId } from './run-id.js';
 
-export function isValidRunId(runId: string): boolean {
-  return RUN_ID_PATTERN.test(runId);
-}
-
-export function runNotFound(): ApiError {
-  return new ApiError('runs.not_found', 'Run not found', 'Check the run_id or list existing runs.');
+export function runNotFound(): DaemonError {
+  return new DaemonError('runs.not_found', 'Run not found');
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -8,7 +8,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { ApiError } from '../api-error.js';
+import { DaemonError } from '../errors.js';
 import {
   WELLS_DIR,
   assertNamesFit,
@@ -169,6 +169,6 @@ export async function findExistingFiles(layout: RunLayout, slots: readonly strin
 export async function assertNoExistingFiles(layout: RunLayout, slots: readonly string[], modes: readonly string[]): Promise<void> {
   const existing = await findExistingFiles(layout, slots, modes);
   if (existing !== null) {
-    throw new ApiError('storage.exists', `Run data already exists: ${existing}`, 'Use a new client_datetime or subdir.');
+    throw new DaemonError('storage.exists', `Run data already exists: ${existing}`);
   }
 }

@@ -1,12 +1,12 @@
 /**
- * FAKE in-memory implementations of the service interfaces of src/http/services.ts, for
+ * FAKE in-memory implementations of the service interfaces of src/services/api.ts, for
  * driving the HTTP layer over real HTTP without devices, threads or disks. They follow the
  * interface docs (contract codes, shapes) only as far as the HTTP tests need; every call is
  * recorded in `calls` so a test can assert that a service was (not) reached.
  */
 import { Readable } from 'node:stream';
-import { ApiError } from '../../src/api-error.js';
-import type { AppServices, DeviceApi, FileDownload, HealthApi, JobApi, ModeApi, NasApi, RunApi } from '../../src/http/services.js';
+import { DaemonError } from '../../src/errors.js';
+import type { AppServices, DeviceApi, FileDownload, HealthApi, JobApi, ModeApi, NasApi, RunApi } from '../../src/services/api.js';
 import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobRequestBody, JobStatus } from '../../src/jobs/types.js';
 
 export interface FakeCall {
@@ -80,8 +80,8 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
     }
   };
 
-  const jobNotFound = (): ApiError => new ApiError('jobs.not_found', 'Unknown run_id', 'Check the run_id or fetch the job list.');
-  const runNotFound = (): ApiError => new ApiError('runs.not_found', 'Run not found', 'Check the run_id or list existing runs.');
+  const jobNotFound = (): DaemonError => new DaemonError('jobs.not_found', 'Unknown run_id');
+  const runNotFound = (): DaemonError => new DaemonError('runs.not_found', 'Run not found');
 
   const deviceApi: DeviceApi = {
     list() {
@@ -111,14 +111,14 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
     params(mode): Record<string, string> {
       record('modes.params', mode);
       if (mode.toUpperCase() !== 'CV') {
-        if (!MODES.includes(mode.toUpperCase())) throw new ApiError('modes.not_found', `Unsupported mode '${mode}'.`, 'Fetch available modes via GET /modes.');
+        if (!MODES.includes(mode.toUpperCase())) throw new DaemonError('modes.not_found', `Unsupported mode '${mode}'.`);
         return { duration: 'float' };
       }
       return { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', scan_rate: 'float', cycles: 'int' };
     },
     validate(mode, body) {
       record('modes.validate', mode, body);
-      if (!MODES.includes(mode.toUpperCase())) throw new ApiError('modes.not_found', `Unsupported mode '${mode}'.`, 'Fetch available modes via GET /modes.');
+      if (!MODES.includes(mode.toUpperCase())) throw new DaemonError('modes.not_found', `Unsupported mode '${mode}'.`);
       return { ok: true, errors: [], warnings: [], adjusted: body };
     },
   };
@@ -157,7 +157,7 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
     statusMany(runIds) {
       record('jobs.statusMany', runIds);
       const unknown = [...new Set(runIds.filter((id) => !jobs.has(id)))].sort();
-      if (unknown.length > 0) throw new ApiError('jobs.run_ids_unknown', `Unknown run_ids: ${unknown.join(', ')}`, 'Only request known run_ids.');
+      if (unknown.length > 0) throw new DaemonError('jobs.run_ids_unknown', `Unknown run_ids: ${unknown.join(', ')}`);
       return runIds.map((id) => jobs.get(id) as JobStatus);
     },
     list(filter) {
@@ -184,7 +184,7 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
       const run = files[runId];
       if (run === undefined) throw runNotFound();
       const content = run[path];
-      if (content === undefined) throw new ApiError('runs.file_not_found', 'File not found', 'Provide a path relative to the run directory.');
+      if (content === undefined) throw new DaemonError('runs.file_not_found', 'File not found');
       const bytes = Buffer.from(content);
       const stream = Readable.from([bytes]);
       streams.push(stream);

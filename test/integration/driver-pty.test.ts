@@ -20,8 +20,8 @@ interface Collected {
 async function measure(worker: SlotWorker, mode: string, params: Record<string, unknown>, tiaGain: number | null = 0): Promise<{ outcome: MeasureOutcome; rows: Collected }> {
   const rows: Collected = { index: [], current: [], potential: [] };
   // Callers validate; the worker trusts its parameters.
-  const valid = parseModeParams(mode, params) as unknown as Record<string, unknown>;
-  const outcome = await worker.measure({ mode, params: valid, tiaGain, galPollIntervalMs: 2 }, {
+  const request = parseModeRequest(mode, params);
+  const outcome = await worker.measure({ mode: request.mode, params: request.params, tiaGain, galPollIntervalMs: 2 }, {
     onBlock: (b) => {
       for (let i = 0; i < b.count; i++) {
         rows.index.push(b.firstIndex + i);

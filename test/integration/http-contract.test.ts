@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { ApiError } from '../../src/api-error.js';
 import { DaemonError } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { createRouteTable } from '../../src/http/route-table.js';
@@ -521,13 +520,13 @@ describe('every route reaches its service', () => {
 
   test('service errors map through the one table; unexpected errors → 500 without details', async (t) => {
     const h = await startHarness(t);
-    h.services.failNext('jobs.submit', new ApiError('jobs.slots_busy', 'Slots busy: slot01, slot02'));
+    h.services.failNext('jobs.submit', new DaemonError('jobs.slots_busy', 'Slots busy: slot01, slot02'));
     const busy = await expectError(await fetch(`${h.base}/jobs`, { method: 'POST', headers: JSON_KEY, body: JSON.stringify(VALID_JOB) }), 409, 'jobs.slots_busy');
     assert.equal(busy['message'], 'Slots busy: slot01, slot02');
     assert.equal(busy['hint'], 'Wait until the listed slots are free.', 'default hint filled in');
 
     const issues = [{ mode: 'CV', field: 'scan_rate', code: 'must_be_positive', message: 'Value must be greater than zero.' }];
-    h.services.failNext('jobs.submit', new ApiError('jobs.invalid_params', 'Invalid parameters for CV: scan_rate must be greater than zero', '', { errors: issues }));
+    h.services.failNext('jobs.submit', new DaemonError('jobs.invalid_params', 'Invalid parameters for CV: scan_rate must be greater than zero', { details: { issues } }));
     const invalid = await expectError(await fetch(`${h.base}/jobs`, { method: 'POST', headers: JSON_KEY, body: JSON.stringify(VALID_JOB) }), 422, 'jobs.invalid_params');
     assert.deepEqual(invalid['errors'], issues);
 
@@ -538,7 +537,7 @@ describe('every route reaches its service', () => {
       'nas.invalid_config',
     );
 
-    h.services.failNext('devices.rescan', new ApiError('devices.busy', 'Rescan not possible while slots are busy: slot01'));
+    h.services.failNext('devices.rescan', new DaemonError('devices.busy', 'Rescan not possible while slots are busy: slot01'));
     await expectError(await fetch(`${h.base}/admin/rescan`, { method: 'POST', headers: KEY }), 409, 'devices.busy');
 
     const boom = new Error(`open /opt/box/.smbcredentials_nas failed (password=${NAS_PASSWORD})`);
@@ -555,7 +554,7 @@ describe('every route reaches its service', () => {
     assert.equal(line['status'], 500);
     assert.equal(line['level'], 50);
 
-    h.services.failNext('jobs.get', new ApiError('modes.parameter_error', 'retired code'));
+    h.services.failNext('jobs.get', new DaemonError('modes.parameter_error' as never, 'retired code'));
     await expectError(await fetch(`${h.base}/jobs/abc`, { headers: KEY }), 500, 'internal.error');
   });
 });

@@ -38,8 +38,8 @@ test('blocks are transferred, numbered and cover the plan exactly once', async (
   port1.on('message', (m: SampleMessage) => received.push(m));
   const closed = new Promise((r) => port1.once('close', r));
 
-  const params = parseModeParams('CA', { potential: 0.25, duration: 0.5 }) as unknown as Record<string, unknown>;
-  const summary = await service.measure({ mode: 'CA', params, tiaGain: 0 }, port2 as unknown as globalThis.MessagePort);
+  const params = parseModeParams('CA', { potential: 0.25, duration: 0.5 });
+  const summary = await service.measure({ mode: 'CA', params, tiaGain: 0 }, port2 as unknown as Parameters<SlotService['measure']>[1]);
   await closed;
 
   assert.ok(detached.length > 0);

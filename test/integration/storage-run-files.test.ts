@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { test, type TestContext } from 'node:test';
-import { ApiError } from '../../src/api-error.js';
+import { DaemonError } from '../../src/errors.js';
 import { listRunFiles, openRunFile, resolveRunFile } from '../../src/storage/run-files.js';
 import { computeRunLayout } from '../../src/storage/run-layout.js';
 
@@ -40,7 +40,7 @@ async function makeSharedRun(t: TestContext): Promise<Fixture> {
 }
 
 function isFileNotFound(err: unknown): boolean {
-  return err instanceof ApiError && err.code === 'runs.file_not_found' && err.message === 'File not found' && err.hint === 'Provide a path relative to the run directory.';
+  return err instanceof DaemonError && err.code === 'runs.file_not_found' && err.message === 'File not found';
 }
 
 test('two runs sharing one directory list only their own slots (plus markers), sorted', async (t) => {

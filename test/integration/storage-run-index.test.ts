@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ApiError } from '../../src/api-error.js';
+import { DaemonError } from '../../src/errors.js';
 import { RunIndex } from '../../src/storage/run-index.js';
 import { assertNoExistingFiles, computeRunLayout, findExistingFiles } from '../../src/storage/run-layout.js';
 
@@ -15,7 +15,7 @@ async function makeRoot(t: TestContext): Promise<string> {
 }
 
 function isRunNotFound(err: unknown): boolean {
-  return err instanceof ApiError && err.code === 'runs.not_found' && err.message === 'Run not found' && err.hint === 'Check the run_id or list existing runs.';
+  return err instanceof DaemonError && err.code === 'runs.not_found' && err.message === 'Run not found';
 }
 
 test('add/remove write a sorted, pretty-printed index atomically and delete it when empty', async (t) => {
@@ -139,10 +139,9 @@ test('storage.exists: the first existing target file of a job is reported before
   assert.equal(await findExistingFiles(layout, ['slot01'], ['CV', 'EIS']), null);
   assert.equal(await findExistingFiles(layout, ['slot01', 'slot02'], ['CV', 'EIS']), 'Wells/slot02/EIS/Demo_BatchA_2025-11-03_10-15-31Z_slot02_EIS.csv');
   await assert.rejects(assertNoExistingFiles(layout, ['slot02'], ['EIS']), (err: unknown) => {
-    assert.ok(err instanceof ApiError);
+    assert.ok(err instanceof DaemonError);
     assert.equal(err.code, 'storage.exists');
     assert.equal(err.message, 'Run data already exists: Wells/slot02/EIS/Demo_BatchA_2025-11-03_10-15-31Z_slot02_EIS.csv');
-    assert.equal(err.hint, 'Use a new client_datetime or subdir.');
     return true;
   });
 });

@@ -1,12 +1,13 @@
 /** POST /jobs, GET /jobs, POST /jobs/status, GET /jobs/{run_id}, POST /jobs/{run_id}/cancel (3.8–3.12). */
-import type { JobRequestBody } from '../../jobs/types.js';
-import { ApiError } from '../../api-error.js';
+import type { JobRequestBody } from '../../services/api.js';
+import { DaemonError } from '../../errors.js';
 import { defineRoute, type AnyRoute, type PathParamSpec } from '../route-types.js';
 import { API_SCHEMAS, type JobStatusRequestBody, type JobsQuery } from '../schemas.js';
+import { RUN_ID_PATTERN_SOURCE } from '../../services/api.js';
 
 const JOB_RUN_ID: PathParamSpec = {
   name: 'run_id',
-  description: 'run_id of the job (^[A-Za-z0-9_-]{1,128}$; anything else is answered 404 jobs.not_found).',
+  description: `run_id of the job (${RUN_ID_PATTERN_SOURCE}; anything else is answered 404 jobs.not_found).`,
   runIdNotFound: 'jobs.not_found',
 };
 
@@ -99,7 +100,7 @@ export const jobRoutes: readonly AnyRoute[] = [
     example: { body: { run_ids: [EXAMPLE_RUN_ID] } },
     handler: ({ services, body }) => {
       const runIds = body.run_ids.filter((id) => id !== '');
-      if (runIds.length === 0) throw new ApiError('jobs.missing_run_ids', 'No run_ids provided');
+      if (runIds.length === 0) throw new DaemonError('jobs.missing_run_ids', 'No run_ids provided');
       return { body: services.jobs.statusMany(runIds) };
     },
   }),

@@ -2,7 +2,7 @@
 import { httpErrors } from '../errors.js';
 import { defineRoute, type AnyRoute } from '../route-types.js';
 import { API_SCHEMAS } from '../schemas.js';
-import type { AppServices } from '../services.js';
+import type { AppServices } from '../../services/api.js';
 
 const MODE_PARAM = { name: 'mode', description: 'Mode name, case-insensitive (e.g. CV).' } as const;
 

@@ -6,7 +6,7 @@
 import { httpErrors } from '../errors.js';
 import { defineRoute, type AnyRoute } from '../route-types.js';
 import { API_SCHEMAS } from '../schemas.js';
-import type { AppServices, NasApi } from '../services.js';
+import type { AppServices, NasApi } from '../../services/api.js';
 import { RUN_RUN_ID } from './runs.js';
 
 function nasOf(services: AppServices): NasApi {

@@ -2,10 +2,11 @@
 import { contentDispositionFor, contentTypeFor } from '../download.js';
 import { defineRoute, type AnyRoute, type PathParamSpec } from '../route-types.js';
 import { API_SCHEMAS, type RunFileQuery } from '../schemas.js';
+import { RUN_ID_PATTERN_SOURCE } from '../../services/api.js';
 
 export const RUN_RUN_ID: PathParamSpec = {
   name: 'run_id',
-  description: 'run_id of the run (^[A-Za-z0-9_-]{1,128}$; anything else is answered 404 runs.not_found).',
+  description: `run_id of the run (${RUN_ID_PATTERN_SOURCE}; anything else is answered 404 runs.not_found).`,
   runIdNotFound: 'runs.not_found',
 };
 

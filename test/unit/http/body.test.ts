@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { ApiError } from '../../../src/api-error.js';
+import { DaemonError } from '../../../src/errors.js';
 import { MAX_JSON_BODY_BYTES, parseJsonBody, readRawBody } from '../../../src/http/body.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -38,7 +38,7 @@ describe('readRawBody', () => {
   });
 
   test('413 request.too_large by declared length or by bytes received', async () => {
-    const isTooLarge = (err: unknown): boolean => err instanceof ApiError && err.code === 'request.too_large';
+    const isTooLarge = (err: unknown): boolean => err instanceof DaemonError && err.code === 'request.too_large';
     await assert.rejects(readRawBody(fakeRequest([], { 'content-length': String(MAX_JSON_BODY_BYTES + 1) })), isTooLarge);
     await assert.rejects(readRawBody(fakeRequest([Buffer.alloc(MAX_JSON_BODY_BYTES), Buffer.alloc(1)])), isTooLarge);
     await assert.rejects(readRawBody(fakeRequest([Buffer.alloc(10)]), 5), isTooLarge);

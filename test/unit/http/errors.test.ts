@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { ApiError } from '../../../src/api-error.js';
-import { DaemonError } from '../../../src/errors.js';
+import { DaemonError, ValidationError } from '../../../src/errors.js';
 import { NasError } from '../../../src/nas/errors.js';
 import { ERROR_TABLE, buildErrorEnvelope, httpErrors, isContractCode, mapErrorToResponse, statusOfCode } from '../../../src/http/errors.js';
 import { API_SCHEMAS } from '../../../src/http/schemas.js';
@@ -35,6 +34,7 @@ const CONTRACT_STATUSES: Record<string, number> = {
   'nas.not_configured': 409,
   'nas.unsupported_platform': 501,
   'nas.unavailable': 503,
+  'jobs.shutting_down': 503,
 };
 
 describe('error table', () => {
@@ -84,18 +84,30 @@ describe('envelope', () => {
 });
 
 describe('mapErrorToResponse', () => {
-  test('ApiError keeps code, message, hint and errors', () => {
+  test('a coded error keeps code and message; the hint comes from the table; details.issues become errors', () => {
     const issues = [{ mode: 'CV', field: 'scan_rate', code: 'must_be_positive', message: 'Value must be greater than zero.' }];
-    const mapped = mapErrorToResponse(new ApiError('jobs.invalid_params', 'Invalid parameters for CV', 'fix it', { errors: issues }));
+    const mapped = mapErrorToResponse(new DaemonError('jobs.invalid_params', 'Invalid parameters for CV', { details: { issues } }));
     assert.equal(mapped.status, 422);
     assert.equal(mapped.unexpected, false);
-    assert.deepEqual(mapped.body, { ...buildErrorEnvelope('jobs.invalid_params', 'Invalid parameters for CV', 'fix it'), errors: issues });
+    assert.deepEqual(mapped.body, { ...buildErrorEnvelope('jobs.invalid_params', 'Invalid parameters for CV', 'Validate parameters with POST /modes/{mode}/validate.'), errors: issues });
   });
 
-  test('an empty hint is replaced by the table default', () => {
-    const mapped = mapErrorToResponse(new ApiError('runs.not_found', 'Run not found'));
+  test('the table hint of each code; a hint built from details (devices.scan_failed)', () => {
+    const mapped = mapErrorToResponse(new DaemonError('runs.not_found', 'Run not found'));
     assert.equal(mapped.body.hint, 'Check the run_id or list existing runs.');
     assert.equal(mapped.body.detail.hint, mapped.body.hint);
+    const scan = mapErrorToResponse(new DaemonError('devices.scan_failed', 'Device discovery failed', { details: { reason: 'udevadm missing' } }));
+    assert.equal(scan.status, 500);
+    assert.equal(scan.unexpected, false);
+    assert.equal(scan.body.hint, 'udevadm missing');
+  });
+
+  test('a ValidationError that escaped a service is a 422 naming the field, never a 500', () => {
+    const mapped = mapErrorToResponse(new ValidationError('tia_gain', 'must be an integer 0..3'));
+    assert.equal(mapped.status, 422);
+    assert.equal(mapped.unexpected, false);
+    assert.equal(mapped.body.code, 'request.validation_error');
+    assert.deepEqual(mapped.body.errors, [{ loc: ['body', 'tia_gain'], msg: 'tia_gain: must be an integer 0..3', type: 'value_error' }]);
   });
 
   test('DaemonError subclasses with contract codes (NAS) map by code', () => {
@@ -111,8 +123,8 @@ describe('mapErrorToResponse', () => {
     for (const err of [
       new Error(`ENOENT /opt/box/.smbcredentials_nas ${secret}`),
       new DaemonError('DEVICE_TIMEOUT', `timeout ${secret}`),
-      new ApiError('modes.parameter_error', `retired ${secret}`),
-      new ApiError('internal.error', `custom ${secret}`),
+      new DaemonError('modes.parameter_error' as never, `retired ${secret}`),
+      new DaemonError('internal.error', `custom ${secret}`),
       `string thrown ${secret}`,
       null,
       { code: 'jobs.not_found', message: 'not an Error instance' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiError } from '../../../src/api-error.js';
+import { DaemonError } from '../../../src/errors.js';
 import {
   MAX_NAME_BYTES,
   buildFileName,
@@ -15,7 +15,7 @@ import {
 
 function assertInvalidName(fn: () => unknown, message: string): void {
   assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ApiError, `expected ApiError, got ${String(err)}`);
+    assert.ok(err instanceof DaemonError, `expected DaemonError, got ${String(err)}`);
     assert.equal(err.code, 'storage.invalid_name');
     assert.equal(err.message, message);
     return true;

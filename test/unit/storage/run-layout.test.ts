@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ApiError } from '../../../src/api-error.js';
+import { DaemonError } from '../../../src/errors.js';
 import { computeRunLayout, toIndexPath, toRunRelative } from '../../../src/storage/run-layout.js';
 
 const ROOT = '/opt/box/runs';
@@ -53,7 +53,7 @@ test('file names above 255 bytes are refused when the job scope is given', () =>
   computeRunLayout(ROOT, longer, { slots: ['slot01'], modes: ['CV'] });
   assert.throws(
     () => computeRunLayout(ROOT, longer, { slots: ['slot01'], modes: ['CV', 'EIS'] }),
-    (err: unknown) => err instanceof ApiError && err.code === 'storage.invalid_name' && err.message === 'names too long',
+    (err: unknown) => err instanceof DaemonError && err.code === 'storage.invalid_name' && err.message === 'names too long',
   );
   // Without a scope only directory names are checked.
   computeRunLayout(ROOT, longer);

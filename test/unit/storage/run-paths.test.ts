@@ -1,7 +1,8 @@
 /** Pure parts of run resolution and file-path safety (no fs). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { indexPathToDir, isValidRunId, legacyRunDir, parseRunIndex } from '../../../src/storage/run-index.js';
+import { indexPathToDir, legacyRunDir, parseRunIndex } from '../../../src/storage/run-index.js';
+import { isValidRunId } from '../../../src/storage/run-id.js';
 import { compareCodePoints, normaliseRunFilePath } from '../../../src/storage/run-files.js';
 import { formatJson } from '../../../src/storage/atomic-file.js';
 

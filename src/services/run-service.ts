@@ -4,20 +4,20 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError } from '../api-error.js';
-import type { RunApi } from '../http/services.js';
+import { DaemonError } from '../errors.js';
+import type { JobEngine } from '../jobs/engine.js';
 import { WELLS_DIR } from '../storage/names.js';
 import { listRunFiles, openRunFile } from '../storage/run-files.js';
 import type { RunIndex } from '../storage/run-index.js';
 import { openZipStream, type ZipTaskRunner } from '../storage/zip-stream.js';
-import type { JobEngine } from './engine.js';
+import type { RunApi } from './api.js';
 
-export function createRunApi(engine: JobEngine, runIndex: RunIndex, pool: ZipTaskRunner): RunApi {
+export function createRunService(engine: JobEngine, runIndex: RunIndex, pool: ZipTaskRunner): RunApi {
   /** Run directory and owned slots; legacy runs without a job record own every slot folder. */
   async function scope(runId: string): Promise<{ runDir: string; slots: string[] }> {
-    const known = engine.runScope(runId);
-    const runDir = known?.runDir ?? (await runIndex.resolve(runId));
-    if (known) return { runDir, slots: known.slots };
+    const known = engine.job(runId)?.record;
+    if (known) return { runDir: known.run_dir, slots: known.slots.map((s) => s.slot) };
+    const runDir = await runIndex.resolve(runId);
     let slots: string[] = [];
     try {
       slots = (await readdir(join(runDir, WELLS_DIR), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
@@ -44,8 +44,8 @@ export function createRunApi(engine: JobEngine, runIndex: RunIndex, pool: ZipTas
         const stream = await openZipStream(pool, s.runDir, files);
         return { stream, filename: `${runId}.zip` };
       } catch (err) {
-        if (err instanceof ApiError) throw err;
-        throw new ApiError('internal.error', 'Could not create the ZIP', (err as Error).message);
+        if (err instanceof DaemonError) throw err;
+        throw new DaemonError('INTERNAL', 'Could not create the ZIP', { cause: err });
       }
     },
   };

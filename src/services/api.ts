@@ -1,9 +1,13 @@
 /**
- * What the HTTP layer needs from the services (composition root wires the real ones).
- * Methods throw `ApiError` with contract codes; routes never touch fs, threads or ports.
+ * The services the HTTP routes call: these interfaces, and their implementations in this folder
+ * (the composition root wires them). `src/http` imports from here and never the other way round.
+ * Methods throw `DaemonError` with the contract's codes; routes never touch fs, threads or ports.
  */
 import type { Readable } from 'node:stream';
 import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobRequestBody, JobStatus } from '../jobs/types.js';
+
+export type { DeviceInfo, DeviceStatusEntry, JobOverview, JobRequestBody, JobStatus } from '../jobs/types.js';
+export { RUN_ID_PATTERN_SOURCE, isValidRunId } from '../storage/run-id.js';
 
 export interface DeviceApi {
   list(): DeviceInfo[];

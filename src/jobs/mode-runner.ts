@@ -1,0 +1,57 @@
+/**
+ * Runs one mode of a plan on a slot's worker and turns what the worker streams into the slot's
+ * events; returns the mode's counters. Cancellation arrives through `signal` and becomes the
+ * worker's abort (switch off, stop, keep the partial data).
+ */
+import type { MeasureOutcome, SlotWorker } from '../slots/slot-worker.js';
+import type { JobPlan, ModeStep } from './job-plan.js';
+import type { ModeCounters, SlotEvent } from './slot-events.js';
+
+export interface ModeRunOptions {
+  plan: JobPlan;
+  step: ModeStep;
+  worker: SlotWorker;
+  emit(event: SlotEvent): void;
+  signal: AbortSignal;
+  galPollIntervalMs?: number;
+}
+
+function toCounters(outcome: MeasureOutcome): ModeCounters {
+  const sum = outcome.summary;
+  return {
+    points: outcome.integrity.rows,
+    expected_points: sum.expected_points,
+    lost: sum.lost + outcome.integrity.missingMessages,
+    duplicated: sum.duplicated + outcome.integrity.duplicatedRows,
+    dac_underruns: sum.dac_underruns,
+    adc_overflows: sum.adc_overflows,
+    duration_s: sum.duration_s,
+    measured_interval_us: sum.measured_interval_us,
+    poll_rate_hz: sum.poll_rate_hz,
+    aborted: sum.aborted,
+  };
+}
+
+export async function runMode(o: ModeRunOptions): Promise<ModeCounters> {
+  const modeIndex = o.step.index;
+  const abort = (): void => void o.worker.abort().catch(() => undefined);
+  // Registered before the request goes out: a cancel in between is never lost (the worker
+  // handles control calls in order, so the abort reaches it after the measure call).
+  o.signal.addEventListener('abort', abort, { once: true });
+  try {
+    const outcome = await o.worker.measure(
+      { mode: o.step.mode, params: o.step.params, pointCount: o.step.points, tiaGain: o.plan.tiaGain, galPollIntervalMs: o.galPollIntervalMs },
+      {
+        onBlock: (b) => o.emit({ type: 'block', modeIndex, firstIndex: b.firstIndex, count: b.count, current: b.current, potential: b.potential }),
+        onEvent: (event) => o.emit({ type: 'integrity', modeIndex, event }),
+        onProgress: (pointsDone) => o.emit({ type: 'progress', modeIndex, pointsDone }),
+      },
+    );
+    const counters = toCounters(outcome);
+    // The plan's N is the reference for every mode (the worker reports it too, for the CLI).
+    counters.expected_points = o.step.points;
+    return counters;
+  } finally {
+    o.signal.removeEventListener('abort', abort);
+  }
+}

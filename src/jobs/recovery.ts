@@ -1,0 +1,49 @@
+/**
+ * Restart recovery (rest-api.md 4.8): loads the persisted job records; slots that were live
+ * when the daemon died become `failed` ("interrupted by server restart") with the partial files
+ * of their interrupted mode listed, and every job is handed to the engine for the views.
+ */
+import type { Logger } from 'pino';
+import type { JobStore } from '../storage/job-store.js';
+import { computeRunLayout, type ModeFiles } from '../storage/run-layout.js';
+import type { JobEngine } from './engine.js';
+import type { JobRecord } from './job-record.js';
+import { deriveJobState, isTerminal } from './progress.js';
+import { listSlotFiles } from './slot-files.js';
+
+/** The mode files of a persisted job's slot, or null if its layout no longer matches its run folder. */
+function recoverModeFiles(runsRoot: string, record: JobRecord, slot: string): ModeFiles[] | null {
+  try {
+    const layout = computeRunLayout(runsRoot, { experiment_name: record.experiment_name, subdir: record.storage_subfolder, client_datetime: record.client_datetime });
+    return layout.runDir === record.run_dir ? record.modes.map((m) => layout.modeFiles(slot, m)) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function recoverJobs(engine: JobEngine, deps: { runsRoot: string; jobStore: JobStore<JobRecord>; logger: Logger }): Promise<number> {
+  const stored = await deps.jobStore.loadAll();
+  const at = new Date().toISOString();
+  for (const { record } of stored) {
+    let changed = false;
+    for (const s of record.slots) {
+      if (isTerminal(s.status)) continue;
+      s.status = 'failed';
+      s.message = 'interrupted by server restart';
+      s.ended_at = at;
+      s.started_at ??= at;
+      // A mode's files are recorded when it ends; list the partial files of the interrupted one (4.3).
+      const files = s.mode_index >= 0 ? recoverModeFiles(deps.runsRoot, record, s.slot) : null;
+      if (files) s.files = await listSlotFiles(record.run_dir, files.slice(0, s.mode_index + 1));
+      changed = true;
+    }
+    if (changed || !isTerminal(record.status)) {
+      record.status = deriveJobState(record.slots.map((s) => s.status));
+      record.ended_at ??= at;
+      await deps.jobStore.save(record.run_id, record);
+    }
+    engine.adopt(record);
+  }
+  if (stored.length > 0) deps.logger.info({ jobs: stored.length }, 'job records loaded');
+  return stored.length;
+}

@@ -1,0 +1,122 @@
+/**
+ * The status views of the API, computed at read time from the engine's state: JobStatus
+ * (GET /jobs/{id}, POST /jobs/status), JobOverview (GET /jobs) and the per-slot entries of
+ * GET /devices/status. Nothing here changes state.
+ */
+import { DaemonError } from '../errors.js';
+import type { JobEngine, JobRuntime } from './engine.js';
+import { computeJobProgress, computeSlotProgress, deriveJobState, isTerminal } from './progress.js';
+import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobStatus, SlotStatus } from './types.js';
+
+function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
+  const r = job.record;
+  const s = r.slots[i]!;
+  const live = job.runs[i]!.live;
+  const terminal = isTerminal(s.status);
+  const running = s.status === 'running';
+  const figures = computeSlotProgress({
+    status: s.status,
+    modes: r.mode_estimates,
+    modeIndex: Math.max(0, s.mode_index),
+    modeElapsedS: s.mode_started_at ? Math.max(0, (now - Date.parse(s.mode_started_at)) / 1000) : 0,
+    modePointsDone: live.pointsDone,
+  });
+  const totals = s.results.reduce(
+    (a, m) => ({ points: a.points + m.points, expected_points: a.expected_points + m.expected_points, lost: a.lost + m.lost, dac_underruns: a.dac_underruns + m.dac_underruns, adc_overflows: a.adc_overflows + m.adc_overflows }),
+    { points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0 },
+  );
+  return {
+    slot: s.slot,
+    status: s.status,
+    started_at: s.started_at,
+    ended_at: s.ended_at,
+    message: s.message,
+    files: s.status === 'cancelled' && s.mode_index < 0 ? [] : s.files,
+    current_mode: running ? (r.modes[s.mode_index] ?? null) : null,
+    remaining_modes: terminal ? [] : s.status === 'queued' ? [...r.modes] : r.modes.slice(s.mode_index + 1),
+    ...figures,
+    ...totals,
+  };
+}
+
+export function buildJobStatus(job: JobRuntime, now = Date.now()): JobStatus {
+  const r = job.record;
+  const slots = r.slots.map((_, i) => slotStatus(job, i, now));
+  const status = deriveJobState(slots.map((s) => s.status));
+  const terminal = isTerminal(status);
+  const started = r.slots.map((s) => s.mode_index).filter((k) => k >= 0);
+  let k = 0;
+  if (!terminal) {
+    const live = r.slots.filter((s) => !isTerminal(s.status)).map((s) => (s.status === 'queued' ? 0 : Math.max(0, s.mode_index)));
+    k = Math.min(...live);
+  }
+  const mode = terminal ? r.modes[started.length > 0 ? Math.max(...started) : 0]! : r.modes[k]!;
+  return {
+    run_id: r.run_id,
+    mode,
+    modes: [...r.modes],
+    current_mode: terminal ? null : r.modes[k]!,
+    remaining_modes: terminal ? [] : r.modes.slice(k + 1),
+    status,
+    started_at: r.created_at,
+    ended_at: r.ended_at,
+    ...computeJobProgress(status, slots),
+    group_id: r.group_label,
+    slots,
+  };
+}
+
+export function jobNotFound(): DaemonError {
+  return new DaemonError('jobs.not_found', 'Unknown run_id');
+}
+
+export function getJobStatus(engine: JobEngine, runId: string): JobStatus {
+  const job = engine.job(runId);
+  if (!job) throw jobNotFound();
+  return buildJobStatus(job);
+}
+
+export function getJobStatuses(engine: JobEngine, runIds: readonly string[]): JobStatus[] {
+  const ids = runIds.filter((id) => id !== '');
+  if (ids.length === 0) throw new DaemonError('jobs.missing_run_ids', 'No run_ids provided');
+  const unknown = [...new Set(ids.filter((id) => !engine.job(id)))].sort();
+  if (unknown.length > 0) throw new DaemonError('jobs.run_ids_unknown', `Unknown run_ids: ${unknown.join(', ')}`, { details: { run_ids: unknown } });
+  const now = Date.now();
+  return ids.map((id) => buildJobStatus(engine.job(id)!, now));
+}
+
+export function listJobs(engine: JobEngine, filter: { state?: 'incomplete' | 'completed'; groupId?: string }): JobOverview[] {
+  const group = filter.groupId?.trim().toLowerCase() ?? '';
+  const out: JobOverview[] = [];
+  const now = Date.now();
+  for (const job of engine.allJobs()) {
+    const s = buildJobStatus(job, now);
+    if (filter.state === 'incomplete' && isTerminal(s.status)) continue;
+    if (filter.state === 'completed' && !isTerminal(s.status)) continue;
+    if (group !== '') {
+      const labels = [job.record.group_label, job.record.storage_subfolder].filter((v): v is string => !!v).map((v) => v.toLowerCase());
+      if (!labels.includes(group)) continue;
+    }
+    out.push({ run_id: s.run_id, mode: s.mode, status: s.status, started_at: s.started_at, ended_at: s.ended_at, devices: job.record.slots.map((x) => x.slot), group_id: s.group_id });
+  }
+  return out.sort((a, b) => (a.started_at === b.started_at ? (a.run_id < b.run_id ? 1 : -1) : a.started_at < b.started_at ? 1 : -1));
+}
+
+const IDLE_FIGURES = {
+  started_at: null, ended_at: null, message: null, files: [], current_mode: null, remaining_modes: [],
+  progress_pct: 0, remaining_s: null, points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0,
+} as const;
+
+/** One entry per registered slot: the live slot of its reserving job, or idle. */
+export function buildDeviceStatus(engine: JobEngine, devices: readonly DeviceInfo[]): DeviceStatusEntry[] {
+  return devices.map(({ slot }) => {
+    const runId = engine.reservationOf(slot);
+    const job = runId ? engine.job(runId) : undefined;
+    const i = job ? job.record.slots.findIndex((x) => x.slot === slot) : -1;
+    if (job && i >= 0) {
+      const s = slotStatus(job, i, Date.now());
+      if (s.status === 'queued' || s.status === 'running') return { ...s, status: s.status, run_id: job.record.run_id };
+    }
+    return { slot, status: 'idle', run_id: null, ...IDLE_FIGURES, files: [], remaining_modes: [] };
+  });
+}
