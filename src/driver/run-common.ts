@@ -1,6 +1,6 @@
 /** Pieces shared by the FIFO and galvanostatic loops. */
 import { ProtocolError } from '../errors.js';
-import { Command, TIA_GAIN_INDEX_MAX_ACCEPTED, TIA_GAIN_INDEX_MAX_EFFECTIVE, TIA_GAIN_OHMS } from '../protocol/constants.js';
+import { Command, TIA_GAIN_INDEX_MAX_ACCEPTED, TIA_GAIN_INDEX_MAX_EFFECTIVE, TIA_GAIN_OHMS, StatusBit } from '../protocol/constants.js';
 import type { BeepDevice } from './beep-device.js';
 import { sleep } from './modbus-client.js';
 import type { RunSummary } from './measurement.js';
@@ -26,7 +26,7 @@ export async function switchOffQuietly(device: BeepDevice): Promise<void> {
   try {
     await device.command(Command.SET_SWITCH, 0);
     const st = await device.readStatus();
-    if (st & 0x10 && !(st & 0x20)) await device.command(Command.TEST_STOP, 1);
+    if (st & StatusBit.RUN && !(st & StatusBit.STOP)) await device.command(Command.TEST_STOP, 1);
   } catch {
     // The device is unreachable; the caller reports the original error.
   }

@@ -4,14 +4,14 @@
  * trust the data (resolved parameters, versions, device identities, integrity counters).
  * Progress figures are computed, never stored.
  */
-import type { IntegrityCounters, RunSummary } from '../driver/measurement.js';
 import type { IntegrityEvent } from '../driver/run-accounting.js';
 import type { ModeEstimate } from './progress.js';
+import type { ModeCounters } from './slot-events.js';
 import type { JobState, SlotState } from './types.js';
 
 export const JOB_RECORD_SCHEMA = 1;
 
-export interface ModeResult extends Pick<RunSummary, keyof IntegrityCounters | 'measured_interval_us' | 'poll_rate_hz' | 'aborted'> {
+export interface ModeResult extends ModeCounters {
   mode: string;
   /** First integrity events (capped), for the record. */
   events: IntegrityEvent[];

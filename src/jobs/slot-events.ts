@@ -7,24 +7,14 @@
  * and `plot-rendered` (published by the plot consumer) may follow later, interleaved with the
  * next mode. Each consumer sees every event exactly once, in emission order.
  */
+import type { IntegrityCounters, RunSummary } from '../driver/measurement.js';
 import type { IntegrityEvent } from '../driver/run-accounting.js';
 import type { RecordingResult } from '../recording/mode-recorder.js';
 import type { ModeFiles } from '../storage/run-layout.js';
 import type { JobPlan, ModeStep, SlotPlan } from './job-plan.js';
 
 /** What a mode delivered against its plan (from the worker's summary and the stream check). */
-export interface ModeCounters {
-  points: number;
-  expected_points: number;
-  lost: number;
-  duplicated: number;
-  dac_underruns: number;
-  adc_overflows: number;
-  duration_s: number;
-  measured_interval_us: number | null;
-  poll_rate_hz: number | null;
-  aborted: boolean;
-}
+export type ModeCounters = Pick<RunSummary, keyof IntegrityCounters | 'measured_interval_us' | 'poll_rate_hz' | 'aborted'>;
 
 export type SlotEvent =
   | { type: 'mode-started'; step: ModeStep; files: ModeFiles; at: string }

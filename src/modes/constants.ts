@@ -1,10 +1,11 @@
 /**
  * Timing and limits shared by every measurement mode (modes.md sections 1, 5, 6.3, 7.3).
- * Pure constants: no imports, safe in any thread.
+ * Pure constants, safe in any thread.
  */
+import { NOMINAL_POINT_INTERVAL_US } from '../protocol/constants.js';
 
-/** Δt: one setpoint / one measured pair per point (modes.md 1.1, `POINT_INTERVAL`). */
-export const POINT_INTERVAL_S = 0.00036;
+/** Δt: one setpoint / one measured pair per point (`POINT_INTERVAL`), the device's controller period in seconds. */
+export const POINT_INTERVAL_S = NOMINAL_POINT_INTERVAL_US / 1e6;
 
 /** Fixed setup time added to every mode's planned duration for the ETA (modes.md 5). */
 export const SETUP_TIME_S = 1.0;

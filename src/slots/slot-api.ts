@@ -8,6 +8,7 @@
  * | worker → main | `MessagePort` given to `measure` | `SampleMessage`; block arrays are transferred, never copied |
  */
 import type { RunSummary } from '../driver/measurement.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { IntegrityEvent } from '../driver/run-accounting.js';
 import type { ModeName, ModeParams } from '../modes/types.js';
 

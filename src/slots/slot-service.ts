@@ -2,6 +2,7 @@
  * The slot worker's logic, built from src/ so it runs (and is tested) on any thread:
  * owns one port and driver, builds the plan, runs the right loop and streams rows out.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { DaemonError, DeviceTimeoutError, PortError, ValidationError } from '../errors.js';
 import { BeepDevice } from '../driver/beep-device.js';
 import { runFifoMeasurement } from '../driver/fifo-run.js';
@@ -24,15 +25,18 @@ const PROGRESS_PERIOD_MS = 100;
 
 export class SlotService implements SlotApi {
   private device: BeepDevice | null = null;
+  /** The port being opened: concurrent callers share one open (a cancelled acquisition may still be opening). */
+  private opening: Promise<BeepDevice> | null = null;
   private running: AbortController | null = null;
 
   constructor(private readonly portPath: string, private readonly openPort: PortOpener) {}
 
-  private async ensureDevice(): Promise<BeepDevice> {
-    if (this.device && !this.device.client.closed) return this.device;
-    const port = await this.openPort(this.portPath);
-    this.device = new BeepDevice(new ModbusClient(port));
-    return this.device;
+  private ensureDevice(): Promise<BeepDevice> {
+    if (this.device && !this.device.client.closed) return Promise.resolve(this.device);
+    this.opening ??= this.openPort(this.portPath)
+      .then((port) => (this.device = new BeepDevice(new ModbusClient(port))))
+      .finally(() => (this.opening = null));
+    return this.opening;
   }
 
   async connect(): Promise<DeviceIdentity> {

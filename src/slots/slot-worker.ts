@@ -67,7 +67,7 @@ export class SlotWorker {
     const drained = new Promise<void>((resolve) => port1.once('close', () => resolve()));
     port1.on('message', (msg: SampleMessage) => verifier.accept(msg));
     try {
-      const summary = await this.guard(this.remote.measure(request, Comlink.transfer(port2 as unknown as MessagePort, [port2 as unknown as Transferable])));
+      const summary = await this.guard(this.remote.measure(request, Comlink.transfer(port2, [port2])));
       await drained;
       return { summary, integrity: verifier.integrity };
     } catch (err) {
