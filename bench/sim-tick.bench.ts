@@ -2,14 +2,13 @@
  * Micro-benchmark: controller ticks (tick + cell model + conversions) per second of one
  * core, for many virtual devices in one process, with and without host traffic.
  *
- *   node dist/src/sim/tick-bench.js [--devices 64] [--seconds 3]
+ *   npm run bench -- sim-tick [--devices 64] [--seconds 3] [--json FILE]
  *
- * Prints one JSON line per scenario.
+ * Prints one JSON line per scenario as it finishes; the figures hold both.
  */
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Command, encodeCommandRequest, encodeFloat32Words, encodeReadRequest, encodeWriteRequest } from '../protocol/index.js';
-import { VirtualPotentiostat } from './device.js';
+import { Command, Register, encodeCommandRequest, encodeFloat32Words, encodeReadRequest, encodeWriteRequest } from '../src/protocol/index.js';
+import { VirtualPotentiostat } from '../src/sim/device.js';
 
 export interface TickBenchResult {
   scenario: 'ticks-only' | 'cv-streaming';
@@ -35,8 +34,8 @@ export function runTickBench(scenario: TickBenchResult['scenario'], devices: num
   let t = 0;
   const list = Array.from({ length: devices }, (_, i) => new VirtualPotentiostat({ now: () => t, seed: i + 1 }));
   const wave = Float32Array.from({ length: 3600 }, (_, k) => (k < 1800 ? -0.3 + k / 3000 : 0.3 - (k - 1800) / 3000));
-  const writes = Array.from({ length: 60 }, (_, c) => encodeWriteRequest(0x0200, encodeFloat32Words(wave, c * 60, c * 60 + 60)));
-  const read30 = encodeReadRequest(0x0100, 120);
+  const writes = Array.from({ length: 60 }, (_, c) => encodeWriteRequest(Register.DAC_FIFO, encodeFloat32Words(wave, c * 60, c * 60 + 60)));
+  const read30 = encodeReadRequest(Register.ADC_FIFO, 120);
   let requests = 0;
   for (const d of list) {
     d.handleRequest(encodeCommandRequest(Command.SET_TIA_GAIN, 0), t);
@@ -70,10 +69,15 @@ export function runTickBench(scenario: TickBenchResult['scenario'], devices: num
   };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { devices: { type: 'string', default: '64' }, seconds: { type: 'string', default: '3' } } });
+export async function run(argv: string[]): Promise<object> {
+  const { values } = parseArgs({ args: argv, options: { devices: { type: 'string', default: '64' }, seconds: { type: 'string', default: '3' } } });
   const devices = Number(values.devices);
   const seconds = Number(values.seconds);
   runTickBench('ticks-only', devices, 0.5); // warm-up
-  for (const scenario of ['ticks-only', 'cv-streaming'] as const) process.stdout.write(`${JSON.stringify(runTickBench(scenario, devices, seconds))}\n`);
+  const scenarios: TickBenchResult[] = [];
+  for (const scenario of ['ticks-only', 'cv-streaming'] as const) {
+    scenarios.push(runTickBench(scenario, devices, seconds));
+    process.stdout.write(`${JSON.stringify(scenarios.at(-1))}\n`);
+  }
+  return { scenarios };
 }
