@@ -11,10 +11,11 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
+/** `cli`: another build's dist/src/cli/main.js, to compare two builds in one run. */
+export async function spawnDaemon(env: Record<string, string>, cli = CLI): Promise<DaemonProcess> {
   // BENCH_DAEMON_NODE_ARGS: extra Node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--expose-gc', ...extra, CLI, 'serve'], {
+  const child = spawn(process.execPath, ['--expose-gc', ...extra, cli, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

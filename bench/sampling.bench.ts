@@ -6,70 +6,16 @@
  * `--mode CP` runs a galvanostatic step instead: rows are then live-value polls (every 2 ms);
  * `--mode mixed` alternates CV and CP slots.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SlotWorker } from '../src/slots/slot-worker.js';
 import { parseModeParams } from '../src/modes/validate.js';
 import { medianOf, percentile } from './stats.js';
+import { startSimProcess, treeCpuSeconds, type SimProcess } from './processes.js';
 import type { ModeParams } from '../src/modes/types.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const CLK_TCK = 100;
-
-interface SimProcess {
-  child: ChildProcess;
-  ports: string[];
-}
-
-async function startSimProcess(count: number, dir: string): Promise<SimProcess> {
-  const child = spawn(process.execPath, [CLI, 'sim', '--slots', String(count), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    const parsed = JSON.parse(line) as { ports?: string[] };
-    if (parsed.ports) return { child, ports: parsed.ports };
-  }
-  throw new Error('simulator exited before reporting its ports');
-}
-
-/** CPU seconds (user + system) of a process from /proc. */
-async function procCpuSeconds(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/** Sums CPU of the simulator processes and their socat children. */
-async function treeCpuSeconds(rootPids: number[]): Promise<number> {
-  let total = 0;
-  const pids = new Set(rootPids);
-  try {
-    const { readdir } = await import('node:fs/promises');
-    for (const d of await readdir('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        const stat = await readFile(`/proc/${d}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (pids.has(ppid)) pids.add(Number(d));
-      } catch {
-        // gone
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  for (const pid of pids) total += await procCpuSeconds(pid);
-  return total;
-}
 
 
 type BenchMode = 'CV' | 'CP' | 'mixed';

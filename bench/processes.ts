@@ -1,0 +1,73 @@
+/** Processes a bench starts and measures: simulator processes, and CPU time read from /proc (Linux). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLK_TCK = 100;
+
+export interface SimProcess {
+  child: ChildProcess;
+  ports: string[];
+}
+
+/** `beepbox sim --slots count` in its own process; resolves with its pty paths. */
+export async function startSimProcess(count: number, dir: string): Promise<SimProcess> {
+  const child = spawn(process.execPath, [CLI, 'sim', '--slots', String(count), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const parsed = JSON.parse(line) as { ports?: string[] };
+    if (parsed.ports) return { child, ports: parsed.ports };
+  }
+  throw new Error('simulator exited before reporting its ports');
+}
+
+export async function stopSimProcess(p: SimProcess): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  p.child.kill('SIGTERM');
+  await new Promise((r) => p.child.once('exit', r));
+}
+
+/** CPU seconds (user + system) from a /proc stat file (a process, or one thread under task/). */
+async function statCpuSeconds(path: string): Promise<number> {
+  try {
+    const stat = await readFile(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of a whole process (all its threads). */
+export function procCpuSeconds(pid: number): Promise<number> {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds of a process's main thread only (the supervisor's event loop in the daemon). */
+export function mainThreadCpuSeconds(pid: number): Promise<number> {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** Sums CPU of processes and their children (simulators and their socat relays). */
+export async function treeCpuSeconds(rootPids: number[]): Promise<number> {
+  let total = 0;
+  const pids = new Set(rootPids);
+  try {
+    for (const d of await readdir('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = await readFile(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (pids.has(ppid)) pids.add(Number(d));
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  for (const pid of pids) total += await procCpuSeconds(pid);
+  return total;
+}
