@@ -2,7 +2,10 @@ import { constants as fsConstants, readFileSync, rmSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { createChromiumHost, type ChromiumHost } from './chromium-host.js';
+import { describeExit, launchHostedChromium, type HostedChromium } from './hosted-chromium.js';
 import { buildPageHtml } from './page-script.js';
 import { encodePageSpecForTransfer, type PageSpec } from './page-spec.js';
 
@@ -70,14 +73,23 @@ const ORPHAN_AGE_MS = 10 * 60_000;
 /**
  * One Chromium and one page per pool thread, launched lazily and reused for every plot.
  *
- * Lifetime: the browser is started with `pipe: true`, so it exits by itself when the DevTools
- * pipe closes — which happens when the pool thread is terminated (idle timeout, abort, pool
- * destroy), since Node closes the thread's handles. A browser that died (crash, OOM kill) is
- * noticed through `disconnected` and relaunched on the next render; a render that hits a dead
- * browser is retried once on a fresh one.
+ * Lifetime: the browser is started (and reaped) by the plot service's `ChromiumHost` in the main
+ * thread, reached through the launcher port of the render task, and driven over a relayed
+ * DevTools pipe. A pool thread that ends (idle timeout, abort, pool destroy) closes its ports;
+ * the host then closes the browser's pipe and Chromium exits by itself, with a kill after a
+ * grace period. (Spawned from the pool thread itself, a browser that exits after its thread is
+ * never reaped: see `chromium-host.ts`.) Without a launcher port (a session used outside the
+ * pool) the session runs its own host in the calling thread.
+ *
+ * A browser that died (crash, OOM kill) is noticed through `disconnected` and relaunched on the
+ * next render; a render that hits a dead browser is retried once on a fresh one. Closing a
+ * browser waits until the host reaped it.
  */
 export class ChromiumSession {
   private browser: Browser | null = null;
+  private chromium: HostedChromium | null = null;
+  private localHost: ChromiumHost | null = null;
+  private localLauncher: MessagePort | null = null;
   private page: Page | null = null;
   private profileDir: string | null = null;
   private executablePath: string | null = null;
@@ -90,19 +102,23 @@ export class ChromiumSession {
 
   /** PID of the live browser, if any. */
   get pid(): number | null {
-    return this.browser?.process()?.pid ?? null;
+    return this.browser ? (this.chromium?.pid ?? null) : null;
   }
 
-  /** Draws one page spec and returns the PNG bytes. Retries once on a fresh browser after a crash. */
-  async renderPng(spec: PageSpec, executablePath: string, profileRoot: string): Promise<Uint8Array> {
+  /**
+   * Draws one page spec and returns the PNG bytes. Retries once on a fresh browser after a crash.
+   * `launcher`: the render task's port to the plot service's `ChromiumHost`, used if a browser
+   * has to be launched.
+   */
+  async renderPng(spec: PageSpec, executablePath: string, profileRoot: string, launcher?: MessagePort): Promise<Uint8Array> {
     try {
-      return await this.renderOnce(spec, executablePath, profileRoot);
+      return await this.renderOnce(spec, executablePath, profileRoot, launcher);
     } catch (err) {
       if (err instanceof ChromiumMissingError || err instanceof ChromiumFailedError) throw err;
       // The browser or page died under us (or the page got into a bad state): start over once.
       await this.discard();
       try {
-        return await this.renderOnce(spec, executablePath, profileRoot);
+        return await this.renderOnce(spec, executablePath, profileRoot, launcher);
       } catch (err2) {
         if (err2 instanceof ChromiumMissingError || err2 instanceof ChromiumFailedError) throw err2;
         // A live browser that still cannot draw points at the page or the data, not at Chromium.
@@ -114,8 +130,8 @@ export class ChromiumSession {
     }
   }
 
-  private async renderOnce(spec: PageSpec, executablePath: string, profileRoot: string): Promise<Uint8Array> {
-    const page = await this.ensurePage(executablePath, profileRoot);
+  private async renderOnce(spec: PageSpec, executablePath: string, profileRoot: string, launcher: MessagePort | undefined): Promise<Uint8Array> {
+    const page = await this.ensurePage(executablePath, profileRoot, launcher);
     if (this.viewport.width !== spec.widthPx || this.viewport.height !== spec.heightPx) {
       await page.setViewport({ width: spec.widthPx, height: spec.heightPx, deviceScaleFactor: 1 });
       this.viewport = { width: spec.widthPx, height: spec.heightPx };
@@ -132,16 +148,16 @@ export class ChromiumSession {
     });
   }
 
-  private async ensurePage(executablePath: string, profileRoot: string): Promise<Page> {
+  private async ensurePage(executablePath: string, profileRoot: string, launcher: MessagePort | undefined): Promise<Page> {
     if (this.browser?.connected && this.page && !this.page.isClosed() && this.executablePath === executablePath) return this.page;
     if (this.launching) return this.launching;
-    this.launching = this.launch(executablePath, profileRoot).finally(() => {
+    this.launching = this.launch(executablePath, profileRoot, launcher).finally(() => {
       this.launching = null;
     });
     return this.launching;
   }
 
-  private async launch(executablePath: string, profileRoot: string): Promise<Page> {
+  private async launch(executablePath: string, profileRoot: string, launcher: MessagePort | undefined): Promise<Page> {
     await this.discard();
     try {
       await access(executablePath, fsConstants.X_OK);
@@ -151,31 +167,39 @@ export class ChromiumSession {
     await mkdir(profileRoot, { recursive: true });
     await sweepOrphanProfiles(profileRoot);
     const profileDir = await mkdtemp(join(profileRoot, PROFILE_PREFIX));
+    // The arguments puppeteer.launch({headless: true, pipe: true, userDataDir, args}) would use.
+    const args = [...puppeteer.defaultArgs({ headless: true, userDataDir: profileDir, args: buildChromiumArgs(process.getuid?.() === 0) }), '--remote-debugging-pipe'];
+    const launchTimeoutMs = this.options.launchTimeoutMs ?? 30_000;
+    let chromium: HostedChromium | null = null;
     let browser: Browser;
     try {
-      browser = await puppeteer.launch({
-        executablePath,
-        headless: true,
-        pipe: true,
-        userDataDir: profileDir,
-        args: buildChromiumArgs(process.getuid?.() === 0),
-        // Chromium's singleton socket folders (and /dev/shm fallbacks) go under the profile root,
-        // so a killed browser leaves nothing in the system temp dir.
-        env: { ...process.env, TMPDIR: profileRoot },
-        // Signals go to the main thread, never to a pool thread; the pipe ends the browser.
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-        timeout: this.options.launchTimeoutMs ?? 30_000,
-        protocolTimeout: this.options.protocolTimeoutMs ?? 60_000,
-        defaultViewport: null,
-      });
+      // Chromium's singleton socket folders (and /dev/shm fallbacks) go under the profile root,
+      // so a killed browser leaves nothing in the system temp dir.
+      chromium = await launchHostedChromium(launcher ?? this.ownLauncher(), executablePath, args, { TMPDIR: profileRoot }, launchTimeoutMs);
+      const started = chromium;
+      let timer: NodeJS.Timeout | undefined;
+      const connecting = puppeteer.connect({ transport: started.transport, defaultViewport: null, protocolTimeout: this.options.protocolTimeoutMs ?? 60_000 });
+      try {
+        browser = await Promise.race([
+          connecting,
+          // A browser that exits while starting up never answers: fail with how it ended.
+          started.exited.then((e) => Promise.reject(new Error(describeExit(e)))),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no DevTools connection within ${launchTimeoutMs} ms`)), launchTimeoutMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        connecting.catch(() => undefined);
+      }
     } catch (err) {
+      if (chromium) await this.endChromium(chromium);
       await rm(profileDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
       throw new ChromiumFailedError(`Chromium failed to launch: ${describeError(err)}`, { cause: err });
     }
     this.launches++;
     this.browser = browser;
+    this.chromium = chromium;
     this.profileDir = profileDir;
     this.executablePath = executablePath;
     this.viewport = { width: 0, height: 0 };
@@ -206,35 +230,45 @@ export class ChromiumSession {
     }
   }
 
-  /** Closes the browser (if any) and removes its profile. */
+  /** Closes the browser (if any), waits until it has exited and was reaped, and removes its profile. */
   async discard(): Promise<void> {
     const browser = this.browser;
+    const chromium = this.chromium;
     const dir = this.profileDir;
     this.browser = null;
+    this.chromium = null;
     this.page = null;
     this.profileDir = null;
-    if (browser) {
-      const proc = browser.process();
+    if (browser?.connected) {
       try {
         await Promise.race([browser.close(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
       } catch {
         // already gone
       }
-      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     }
+    if (chromium) await this.endChromium(chromium);
     if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => undefined);
   }
 
-  /** Synchronous last-resort cleanup (thread `exit` handler). */
+  /** Closes the DevTools pipe and waits for the exit; kills the browser if it lingers. */
+  private async endChromium(chromium: HostedChromium): Promise<void> {
+    chromium.close();
+    if (await chromium.waitExit(3000)) return;
+    chromium.kill();
+    await chromium.waitExit(3000);
+  }
+
+  /** A host in this thread, for a session used without the plot service's launcher port. */
+  private ownLauncher(): MessagePort {
+    this.localHost ??= createChromiumHost();
+    this.localLauncher ??= this.localHost.openLauncher().port;
+    return this.localLauncher;
+  }
+
+  /** Synchronous last-resort cleanup (thread `exit` handler): the host kills the browser. */
   killNow(): void {
-    const proc = this.browser?.process();
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      try {
-        proc.kill('SIGKILL');
-      } catch {
-        // ignore
-      }
-    }
+    this.chromium?.kill();
+    this.chromium = null;
     if (this.profileDir) {
       try {
         rmSync(this.profileDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
+import { createChromiumHost } from './chromium-host.js';
 import { killBrowsersUnder } from './chromium-session.js';
 import { deriveBodePngPath, resolveSpectrumCsvPath } from './plot-kind.js';
 import { PLOT_KINDS, type PlotRequest, type PlotResult, type PlotStatus, type RenderTaskPayload, type RenderTaskResult } from './types.js';
@@ -41,6 +42,9 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ValidationError('timeoutMs', 'must be a positive number');
   const profileRoot = options.profileRoot ?? join(tmpdir(), `beepbox-chromium-${process.pid}-${Date.now().toString(36)}`);
   const log = logger.child({ component: 'plots' });
+  // Browsers are started and reaped here, in the thread that owns the service, not in the pool
+  // threads that drive them (a child whose spawning thread ended is never reaped).
+  const host = createChromiumHost();
 
   let state: PlotStatus = isExecutable(chromiumPath) ? { available: true, reason: null } : { available: false, reason: `Chromium not found at ${chromiumPath}` };
   if (!state.available) log.warn({ chromiumPath }, 'Chromium not found; plots will be skipped');
@@ -79,8 +83,10 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     let result: RenderTaskResult;
+    const launcher = host.openLauncher();
+    payload.launcher = launcher.port;
     try {
-      result = await pool.run<RenderTaskResult>('render.task', 'renderPlot', payload, { signal });
+      result = await pool.run<RenderTaskResult>('render.task', 'renderPlot', payload, { signal, transferList: [launcher.port] });
     } catch (err) {
       if (request.signal?.aborted) return { ok: false, reason: `${SKIPPED}render cancelled` };
       if (timeout.aborted) {
@@ -89,6 +95,8 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
       }
       log.error({ err, csvPath: request.csvPath }, 'plot render worker failed');
       return { ok: false, reason: `${SKIPPED}render worker failed: ${err instanceof Error ? err.message : String(err)}` };
+    } finally {
+      launcher.release();
     }
     if (!result.ok) {
       if (result.code === 'CHROMIUM_MISSING' || result.code === 'CHROMIUM_FAILED') markUnavailable(result.reason);
@@ -106,7 +114,9 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
     status: () => ({ ...state }),
     async close() {
       closed = true;
-      // The pool is destroyed first; its browsers would outlive the daemon and write into the profile root after the rm.
+      // The pool is destroyed first, which closed the browsers' pipes; kill what still runs and
+      // wait until it was reaped, or it writes into the profile root after the rm.
+      await host.close();
       await killBrowsersUnder(profileRoot);
       await rm(profileRoot, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }).catch(() => undefined);
     },

@@ -61,7 +61,7 @@ export async function renderPlotFiles(payload: RenderTaskPayload, session: Chrom
   try {
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;
-      const png = await session.renderPng(spec, payload.chromiumPath, payload.profileRoot);
+      const png = await session.renderPng(spec, payload.chromiumPath, payload.profileRoot, payload.launcher ?? undefined);
       await writeFileAtomic(payload.pngPaths[k]!, png);
       files.push(payload.pngPaths[k]!);
       pointsDrawn += countSpecPoints(spec);

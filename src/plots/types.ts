@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { PlotData } from './collect-plot-data.js';
 /**
  * Wire types for plotting. Everything here crosses the main thread ↔ pool thread boundary
@@ -5,7 +6,7 @@ import type { PlotData } from './collect-plot-data.js';
  *
  * | Direction | Type | Notes |
  * |---|---|---|
- * | main → task | `RenderTaskPayload` | paths are absolute; the task writes the PNG(s) itself |
+ * | main → task | `RenderTaskPayload` | paths are absolute; the task writes the PNG(s) itself; `launcher` is transferred |
  * | task → main | `RenderTaskResult` | never carries PNG bytes, only the written paths and stats |
  */
 
@@ -74,6 +75,8 @@ export interface RenderTaskPayload {
   chromiumPath: string;
   /** Parent folder for the per-browser temporary profile directories. */
   profileRoot: string;
+  /** Port to the plot service's `ChromiumHost` (in the transfer list): launches go through it. */
+  launcher?: MessagePort | null;
 }
 
 export type RenderTaskResult =
