@@ -191,7 +191,7 @@ interface CaseFigures {
 }
 
 /** Runs one stream through a scanner in the given chunks and checks every property. */
-function checkStream(side: Side, stream: Uint8Array, plantedAt: { start: number; length: number }[], chunks: number[]): CaseFigures {
+function checkStream(side: Side, stream: Uint8Array, plantedAt: { start: number; length: number }[], chunks: readonly number[]): CaseFigures {
   let budget = 0;
   let measureCalls = 0;
   const countingMeasure: FrameMeasure = (bytes, offset, available) => {
