@@ -20,7 +20,8 @@ import {
   TIA_GAIN_OHMS,
   TIMER_UNIT_US,
 } from '../protocol/index.js';
-import type { AnalogFrontEnd, CellModel } from './cell.js';
+import type { AnalogFrontEnd } from './analog-front-end.js';
+import type { CellModel } from './cell.js';
 import type { DeviceStats } from './device-stats.js';
 import type { AdcFifo, DacFifo } from './fifos.js';
 import { PidLoop } from './pid.js';

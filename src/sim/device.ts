@@ -13,7 +13,8 @@
  */
 import { formatUsbSerialNumber } from '../protocol/identity.js';
 import { NOMINAL_POINT_INTERVAL_US } from '../protocol/index.js';
-import { AnalogFrontEnd, type CellModel, type CellParams, ElectrochemicalCell } from './cell.js';
+import { AnalogFrontEnd } from './analog-front-end.js';
+import { type CellModel, type CellParams, ElectrochemicalCell } from './cell.js';
 import { Controller } from './controller.js';
 import { type DeviceStats, createDeviceStats } from './device-stats.js';
 import { AdcFifo, DacFifo } from './fifos.js';
