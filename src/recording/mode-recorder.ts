@@ -17,7 +17,8 @@ export interface TextSink {
   append(text: string): void;
   close(): Promise<void>;
 }
-export type SinkOpener = (path: string) => Promise<TextSink>;
+/** Opens a file sink; `onError` is called once if a later write fails (disk full, I/O error). */
+export type SinkOpener = (path: string, onError: (err: Error) => void) => Promise<TextSink>;
 
 export interface RecordingSpec {
   csvPath: string;
@@ -53,7 +54,12 @@ export class ModeRecorder {
   private sink: TextSink | null = null;
   private rows = 0;
 
-  constructor(private readonly spec: RecordingSpec, private readonly openSink: SinkOpener) {
+  constructor(
+    private readonly spec: RecordingSpec,
+    private readonly openSink: SinkOpener,
+    /** A write of any of this recording's files failed after `append` returned. */
+    private readonly onWriteError: (err: Error) => void = () => undefined,
+  ) {
     this.plan = buildPlan(spec.mode, spec.params as never);
     this.cdlParams = spec.mode === 'CDL' ? (spec.params as CdlParams) : null;
     this.plot = spec.plot && PlotDataFeed.supports(spec.plot.kind) ? new PlotDataFeed(spec.plot.kind, spec.plot.maxCycles, this.plan.columns.includes('cycle') ? this.plan.cycle : null) : null;
@@ -64,7 +70,7 @@ export class ModeRecorder {
   }
 
   async open(): Promise<void> {
-    this.sink = await this.openSink(this.spec.csvPath);
+    this.sink = await this.openSink(this.spec.csvPath, this.onWriteError);
   }
 
   /** Rows for plan indices [firstIndex, firstIndex + count). */
@@ -107,7 +113,7 @@ export class ModeRecorder {
   }
 
   private async writeWhole(path: string, text: string): Promise<void> {
-    const sink = await this.openSink(path);
+    const sink = await this.openSink(path, this.onWriteError);
     sink.append(text);
     await sink.close();
   }

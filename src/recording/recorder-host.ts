@@ -8,9 +8,13 @@ export function serveRecorder(port: MessagePort, openSink: SinkOpener): void {
   const failed = new Map<number, string>();
   const reply = (msg: RecorderReply) => port.postMessage(msg);
   const fail = (id: number, err: unknown) => {
+    if (failed.has(id)) return;
     const message = err instanceof Error ? err.message : String(err);
     failed.set(id, message);
+    const r = open.get(id);
     open.delete(id);
+    // Release its file handles; the data already failed to reach the disk.
+    void r?.close().catch(() => undefined);
     reply({ kind: 'failed', id, message });
   };
   // Opens and closes are async; rows for a file arriving meanwhile wait in order.
@@ -19,13 +23,17 @@ export function serveRecorder(port: MessagePort, openSink: SinkOpener): void {
     chain = chain.then(async () => {
       const earlier = failed.get(msg.id);
       if (earlier !== undefined) {
-        if (msg.kind === 'close') reply({ kind: 'failed', id: msg.id, message: earlier });
+        if (msg.kind === 'close') {
+          failed.delete(msg.id);
+          reply({ kind: 'failed', id: msg.id, message: earlier });
+        }
         return;
       }
       try {
         switch (msg.kind) {
           case 'open': {
-            const r = new ModeRecorder(msg.spec, openSink);
+            // A write that fails later (disk full) is reported at once, not at close.
+            const r = new ModeRecorder(msg.spec, openSink, (err) => fail(msg.id, err));
             await r.open();
             open.set(msg.id, r);
             reply({ kind: 'opened', id: msg.id });

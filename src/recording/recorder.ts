@@ -84,11 +84,9 @@ export class RecorderThread {
   }
 
   async closeRecording(id: number): Promise<RecordingResult> {
-    const earlier = this.failures.get(id);
-    // The id is done with either way; the map must not grow over weeks of runs.
-    this.failures.delete(id);
-    if (earlier) throw new DaemonError('INTERNAL', `recording failed: ${earlier}`);
+    // Sent even after a failure: the recorder thread answers `failed` again and forgets the id.
     const r = await this.request({ kind: 'close', id });
+    // The id is done with either way; the map must not grow over weeks of runs.
     this.failures.delete(id);
     if (r.kind !== 'closed') throw new DaemonError('INTERNAL', `recording failed: ${r.kind === 'failed' ? r.message : 'unexpected reply'}`);
     return r.result;

@@ -2,8 +2,8 @@
 import { CsvFileWriter } from '../storage/csv-file-writer.js';
 import type { TextSink } from './mode-recorder.js';
 
-export async function openTextFileSink(path: string): Promise<TextSink> {
-  const writer = await CsvFileWriter.open(path);
+export async function openTextFileSink(path: string, onError: (err: Error) => void): Promise<TextSink> {
+  const writer = await CsvFileWriter.open(path, { onError });
   return {
     append: (text) => void writer.append(text),
     close: () => writer.close(),
