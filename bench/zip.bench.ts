@@ -27,6 +27,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { pino } from 'pino';
 import { createWorkerPool, resolveTaskFile } from '../src/pool/worker-pool.js';

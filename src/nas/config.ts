@@ -59,9 +59,9 @@ export interface NasConfig {
 }
 
 /** Characters SMB forbids in names, plus control characters (they would break the smbclient script). */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
 const INVALID_PATH_CHARS = /["*:<>?|\\\u0000-\u001f\u007f]/;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- NUL and line breaks are what this pattern looks for
 const LINE_BREAKING_CHARS = /[\u0000\r\n]/;
 
 function invalid(message: string): NasError {

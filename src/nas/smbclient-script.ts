@@ -47,7 +47,7 @@ export function buildSmbclientArgv(config: Pick<NasConfig, 'host' | 'share' | 'c
 
 /** Quote one argument of a script line. smbclient has no escape for `"`, so such names are refused. */
 export function quoteSmbArg(value: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters would break the script line, so they are refused
   if (/["\u0000-\u001f]/.test(value)) throw new Error(`unsupported character in path: ${JSON.stringify(value)}`);
   return `"${value}"`;
 }

@@ -6,8 +6,9 @@ import type { MessagePort } from 'node:worker_threads';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createChromiumHost, type ChromiumHost } from './chromium-host.js';
 import { describeExit, launchHostedChromium, type HostedChromium } from './hosted-chromium.js';
-import { buildPageHtml } from './page-script.js';
-import { encodePageSpecForTransfer, type PageSpec } from './page-spec.js';
+import { buildPageHtml } from './page-html.js';
+import type { PageSpec } from './page-spec.js';
+import { encodePageSpecForTransfer } from './page-spec-transfer.js';
 
 /** Chromium is not at the configured path. */
 export class ChromiumMissingError extends Error {
@@ -137,7 +138,8 @@ export class ChromiumSession {
       this.viewport = { width: spec.widthPx, height: spec.heightPx };
     }
     await page.evaluate(async (s: PageSpec) => {
-      const w = window as unknown as { __beepboxRender: (spec: PageSpec) => Promise<unknown> };
+      // Runs in the page, where globalThis is the window (the daemon is compiled without the DOM lib).
+      const w = globalThis as unknown as { __beepboxRender: (spec: PageSpec) => Promise<unknown> };
       await w.__beepboxRender(s);
     }, encodePageSpecForTransfer(spec));
     return await page.screenshot({
@@ -220,7 +222,7 @@ export class ChromiumSession {
       });
       await page.setJavaScriptEnabled(true);
       await page.setContent(loadPageHtml(), { waitUntil: 'load' });
-      const ready = await page.evaluate(() => typeof (window as unknown as { __beepboxRender?: unknown }).__beepboxRender === 'function');
+      const ready = await page.evaluate(() => typeof (globalThis as unknown as { __beepboxRender?: unknown }).__beepboxRender === 'function');
       if (!ready) throw new Error('render page did not initialise (uPlot missing?)');
       this.page = page;
       return page;

@@ -1,10 +1,19 @@
 /**
  * Code that runs inside the headless page. The functions below are injected as source text
- * (`Function.prototype.toString`), so they must be self-contained: no imports, no references to
- * module scope other than each other (they become globals of the page) and the `uPlot` global.
- * `formatAxisTicks` and `formatLogTicks` are plain functions and are unit-tested in Node.
+ * (`Function.prototype.toString`, see page-html.ts), so they must be self-contained: no imports,
+ * no references to module scope other than each other (they become globals of the page), the
+ * injected `dequantize` and the `uPlot` global. `formatAxisTicks` and `formatLogTicks` are plain
+ * functions and are unit-tested in Node. Compiled with tsconfig.page.json (DOM lib, no Node types);
+ * the daemon sees only this file's declarations.
  */
+import type uPlot from 'uplot';
 import { dequantize, type ChartSpec, type PageSpec } from './page-spec.js';
+
+/**
+ * Chart data in uPlot's faceted mode (`mode: 2`): index 0 unused, then one `[xs, ys]` pair per
+ * series. uPlot's declarations only describe aligned (mode 1) data, hence the casts below.
+ */
+type FacetedData = (null | [xs: number[], ys: number[]])[];
 
 /**
  * Tick labels for a linear axis. Plain decimals while the values are readable; otherwise one
@@ -81,11 +90,12 @@ export function formatLogTicks(splits: readonly (number | null)[]): string[] {
 /** Installs `window.__beepboxRender(spec)` in the page. Runs in the browser. */
 export function installPlotRenderer(): void {
   const w = window as unknown as {
-    uPlot: any;
-    __beepboxCharts?: any[];
+    uPlot: typeof uPlot;
+    __beepboxCharts?: uPlot[];
     __beepboxRender?: (spec: PageSpec) => Promise<{ ok: true; points: number }>;
   };
   const U = w.uPlot;
+  const facetsOf = (u: uPlot): FacetedData => u.data as unknown as FacetedData;
   const FONT = "12px 'DejaVu Sans', 'Liberation Sans', sans-serif";
   const LABEL_FONT = "bold 13px 'DejaVu Sans', 'Liberation Sans', sans-serif";
 
@@ -96,13 +106,13 @@ export function installPlotRenderer(): void {
     return new Uint16Array(bytes.buffer);
   }
 
-  function linePaths(u: any, si: number): any {
+  function linePaths(u: uPlot, si: number): uPlot.Series.Paths | null {
     const s = u.series[si];
-    const d = u.data[si];
-    const xs = d[0];
-    const ys = d[1];
-    const xk = s.facets[0].scale;
-    const yk = s.facets[1].scale;
+    const d = facetsOf(u)[si];
+    const xk = s?.facets?.[0]?.scale;
+    const yk = s?.facets?.[1]?.scale;
+    if (!d || xk === undefined || yk === undefined) return null;
+    const [xs, ys] = d;
     const stroke = new Path2D();
     let pen = false;
     for (let i = 0; i < xs.length; i++) {
@@ -120,22 +130,24 @@ export function installPlotRenderer(): void {
         pen = true;
       }
     }
-    return { stroke, fill: null, clip: null, band: null, gaps: null, flags: 0 };
+    return { stroke, fill: null, clip: null, band: null, flags: 0 };
   }
 
-  function drawMarkers(u: any, chart: ChartSpec): void {
-    const ctx = u.ctx as CanvasRenderingContext2D;
+  function drawMarkers(u: uPlot, chart: ChartSpec): void {
+    const ctx = u.ctx;
     ctx.save();
     ctx.beginPath();
     ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
     ctx.clip();
     chart.series.forEach((s, k) => {
       if (!s.markers) return;
-      const d = u.data[k + 1];
+      const d = facetsOf(u)[k + 1];
+      if (!d) return;
+      const [xs, ys] = d;
       ctx.fillStyle = s.color;
-      for (let i = 0; i < d[0].length; i++) {
-        const px = u.valToPos(d[0][i], 'x', true);
-        const py = u.valToPos(d[1][i], 'y', true);
+      for (let i = 0; i < xs.length; i++) {
+        const px = u.valToPos(xs[i]!, 'x', true);
+        const py = u.valToPos(ys[i]!, 'y', true);
         ctx.beginPath();
         ctx.arc(px, py, 3.5, 0, 2 * Math.PI);
         ctx.fill();
@@ -144,24 +156,25 @@ export function installPlotRenderer(): void {
     ctx.restore();
   }
 
-  function axisValues(log: boolean, hide: boolean) {
-    return (_u: any, splits: number[], _ai: number, _space: number, incr: number) =>
-      hide ? splits.map(() => '') : log ? formatLogTicks(splits) : formatAxisTicks(splits, incr);
+  function axisValues(log: boolean, hide: boolean): uPlot.Axis.DynamicValues {
+    return (_u, splits, _ai, _space, incr) => (hide ? splits.map(() => '') : log ? formatLogTicks(splits) : formatAxisTicks(splits, incr));
   }
 
-  function makeChart(spec: PageSpec, chart: ChartSpec, width: number, height: number, box: HTMLElement): any {
-    const scale = (sc: ChartSpec['xScale']) =>
-      sc.log ? { time: false, auto: false, distr: 3, log: 10, range: [sc.min, sc.max] } : { time: false, auto: false, range: [sc.min, sc.max] };
+  function makeChart(spec: PageSpec, chart: ChartSpec, width: number, height: number, box: HTMLElement): uPlot {
+    const scale = (sc: ChartSpec['xScale']): uPlot.Scale =>
+      sc.log
+        ? { time: false, auto: false, distr: 3 satisfies uPlot.Scale.Distr.Logarithmic, log: 10, range: [sc.min, sc.max] }
+        : { time: false, auto: false, range: [sc.min, sc.max] };
     const grid = { show: true, stroke: '#e4e4e4', width: 1 };
     const ticks = { show: true, stroke: '#555', width: 1, size: 5 };
     const yColor = chart.yColor ?? '#000';
-    const opts = {
-      mode: 2,
+    const opts: uPlot.Options = {
+      mode: 2 satisfies uPlot.Mode.Faceted,
       width,
       height,
       pxAlign: 0,
       cursor: { show: false, drag: { x: false, y: false } },
-      select: { show: false },
+      select: { show: false, left: 0, top: 0, width: 0, height: 0 },
       legend: { show: false },
       scales: { x: scale(chart.xScale), y: scale(chart.yScale) },
       axes: [
@@ -177,7 +190,7 @@ export function installPlotRenderer(): void {
           grid,
           ticks,
           values: axisValues(chart.xScale.log, !chart.xTickLabels),
-          ...(chart.xScale.log ? { splits: (_u: any, _ai: number, min: number, max: number) => computeLogSplits(min, max) } : {}),
+          ...(chart.xScale.log ? { splits: (_u: uPlot, _ai: number, min: number, max: number) => computeLogSplits(min, max) } : {}),
         },
         {
           scale: 'y',
@@ -191,7 +204,7 @@ export function installPlotRenderer(): void {
           grid,
           ticks,
           values: axisValues(chart.yScale.log, false),
-          ...(chart.yScale.log ? { splits: (_u: any, _ai: number, min: number, max: number) => computeLogSplits(min, max) } : {}),
+          ...(chart.yScale.log ? { splits: (_u: uPlot, _ai: number, min: number, max: number) => computeLogSplits(min, max) } : {}),
         },
       ],
       series: [
@@ -208,13 +221,13 @@ export function installPlotRenderer(): void {
           points: { show: false },
         })),
       ],
-      hooks: { draw: [(u: any) => drawMarkers(u, chart)] },
+      hooks: { draw: [(u: uPlot) => drawMarkers(u, chart)] },
     };
-    const data = [null, ...chart.series.map((s) => [s.xs, s.ys])];
-    return new U(opts, data, box);
+    const data: FacetedData = [null, ...chart.series.map((s): [number[], number[]] => [s.xs, s.ys])];
+    return new U(opts, data as unknown as uPlot.AlignedData, box);
   }
 
-  function applyEqualAspect(u: any, chart: ChartSpec): void {
+  function applyEqualAspect(u: uPlot, chart: ChartSpec): void {
     const bw = u.bbox.width;
     const bh = u.bbox.height;
     if (!(bw > 0 && bh > 0)) return;
@@ -307,24 +320,4 @@ export function installPlotRenderer(): void {
     for (const u of w.__beepboxCharts) if (u.status !== 1) throw new Error('uPlot did not finish drawing');
     return { ok: true as const, points };
   };
-}
-
-/** The page's HTML: uPlot's CSS and JS inline (no network), the helpers and the renderer. */
-export function buildPageHtml(uplotJs: string, uplotCss: string): string {
-  const css = `
-html, body { margin: 0; padding: 0; background: #fff; }
-#root { overflow: hidden; background: #fff; font-family: 'DejaVu Sans', 'Liberation Sans', sans-serif; color: #000; }
-.hdr { text-align: center; padding: 8px 0 4px 0; }
-.hdr .heading { font-size: 17px; font-weight: bold; }
-.hdr .sub { font-size: 12px; color: #333; margin-top: 2px; }
-.uplot { font-family: 'DejaVu Sans', 'Liberation Sans', sans-serif; width: auto; }
-.legend { text-align: center; font-size: 12px; font-weight: bold; padding: 2px 0 0 0; line-height: 20px; }
-.legend .item { display: inline-block; margin: 0 9px; white-space: nowrap; }
-.legend .swatch { display: inline-block; width: 22px; height: 3px; margin-right: 6px; vertical-align: middle; }
-`;
-  // Closing tags inside the scripts would end the <script> element early.
-  const safe = (js: string) => js.replace(/<\/script/gi, '<\\/script');
-  const helpers = [formatAxisTicks.toString(), computeLogSplits.toString(), formatLogTicks.toString(), dequantize.toString(), `(${installPlotRenderer.toString()})();`].join('\n');
-  return `<!doctype html><html><head><meta charset="utf-8"><style>${uplotCss}</style><style>${css}</style>
-<script>${safe(uplotJs)}</script></head><body><div id="root"></div><script>${safe(helpers)}</script></body></html>`;
 }

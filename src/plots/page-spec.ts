@@ -2,6 +2,9 @@
  * What the render page draws. Built in Node (`build-page-spec.ts`), sent to the page with one
  * `page.evaluate` call (JSON over the DevTools pipe), drawn by `page-script.ts` with uPlot.
  * Numbers only, already decimated.
+ *
+ * Shared by both sides: the daemon imports it, and so does the page script, so it is compiled with
+ * tsconfig.page.json (no Node types) and must stay plain ECMAScript: no Node APIs (`Buffer`), no DOM.
  */
 
 export interface AxisScaleSpec {
@@ -71,7 +74,7 @@ export const POTENTIAL_COLOR = '#1f77b4';
 const QUANT_MAX = 65535;
 
 /** Position of v within the scale, 0..65535 (log scales in log space). */
-function quantize(values: readonly number[], scale: AxisScaleSpec): Uint16Array {
+export function quantize(values: readonly number[], scale: AxisScaleSpec): Uint16Array {
   const out = new Uint16Array(values.length);
   const lo = scale.log ? Math.log10(scale.min) : scale.min;
   const hi = scale.log ? Math.log10(scale.max) : scale.max;
@@ -84,29 +87,11 @@ function quantize(values: readonly number[], scale: AxisScaleSpec): Uint16Array 
   return out;
 }
 
-/**
- * The page spec as it crosses the DevTools pipe: every series as base64 16-bit positions within
- * its chart's axis ranges (1/65535 of the range, far below a pixel) instead of JSON numbers —
- * about a quarter of the bytes of Float64 and a tenth of JSON text. The page maps them back
- * (`decodeQuantized` in page-script.ts). Series must lie inside the ranges (they do: ranges are
- * built from the data with a margin).
- */
-export function encodePageSpecForTransfer(spec: PageSpec): PageSpec {
-  const b64 = (a: Uint16Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-  return {
-    ...spec,
-    charts: spec.charts.map((c) => ({
-      ...c,
-      series: c.series.map((s) => ({ ...s, xs: [], ys: [], xq: b64(quantize(s.xs, c.xScale)), yq: b64(quantize(s.ys, c.yScale)) }) as SeriesSpec),
-    })),
-  };
-}
-
 /** Inverse of the quantisation (also injected into the page). */
 export function dequantize(q: ArrayLike<number>, scale: AxisScaleSpec): number[] {
   const lo = scale.log ? Math.log10(scale.min) : scale.min;
   const hi = scale.log ? Math.log10(scale.max) : scale.max;
-  const out: number[] = new Array(q.length);
+  const out: number[] = new Array<number>(q.length);
   for (let i = 0; i < q.length; i++) {
     const v = lo + (q[i]! / 65535) * (hi - lo);
     out[i] = scale.log ? Math.pow(10, v) : v;

@@ -9,7 +9,7 @@
  * file handle and returns. If it has not returned after `abortGraceMs`, the pool's AbortSignal
  * ends the thread.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Transferable } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import type { ZipMainMessage, ZipTaskPayload, ZipTaskResult, ZipWorkerMessage } from './zip-protocol.js';
 
@@ -89,7 +89,7 @@ class ZipReadable extends Readable implements ZipStream {
     port1.on('message', (msg: ZipWorkerMessage) => this.#onMessage(msg));
     const task = pool.run<ZipTaskResult>(ZIP_TASK_FILE, ZIP_TASK_NAME, { ...payload, port: port2 } satisfies ZipTaskPayload, {
       signal: this.#controller.signal,
-      transferList: [port2 as unknown as Transferable],
+      transferList: [port2],
     });
     this.result = task.finally(() => {
       this.#taskSettled = true;

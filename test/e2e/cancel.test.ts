@@ -21,6 +21,7 @@ import {
   waitForJob,
   waitUntil,
   type DaemonHandle,
+  type JobStatusLike,
   type SlotStatusLike,
 } from '../helpers/daemon.js';
 
@@ -68,17 +69,17 @@ describe('cancel', () => {
     const created = await submitJob(daemon, job('slot01', 1, '2025-11-06T09:00:00Z', { run_name: 'cancel-queued' }));
     assert.equal(created.slots[0]!.status, 'queued');
     await sleep(300);
-    const stillQueued = (await daemon.get('/jobs/cancel-queued')).json;
+    const stillQueued = (await daemon.get<JobStatusLike>('/jobs/cancel-queued')).json;
     assert.equal(stillQueued.status, 'queued', 'the slot cannot acquire its stalled device');
-    assert.equal(stillQueued.slots[0].status, 'queued');
-    const ds = (await daemon.get('/devices/status')).json as SlotStatusLike[];
+    assert.equal(stillQueued.slots[0]!.status, 'queued');
+    const ds = (await daemon.get<SlotStatusLike[]>('/devices/status')).json;
     assert.deepEqual([ds[0]!.status, ds[0]!['run_id']], ['queued', 'cancel-queued']);
 
     const cancel = await daemon.post('/jobs/cancel-queued/cancel');
     assert.equal(cancel.status, 202);
     assert.deepEqual(cancel.json, { run_id: 'cancel-queued', status: 'cancelled' });
     // Immediately terminal: no waiting for the worker.
-    const now = (await daemon.get('/jobs/cancel-queued')).json;
+    const now = (await daemon.get<JobStatusLike>('/jobs/cancel-queued')).json;
     assert.ok(Date.now() - stalledAt < 2500, 'checked while the link is still stalled');
     assert.equal(now.status, 'cancelled');
     assert.match(now.ended_at ?? '', ISO_UTC);
@@ -86,7 +87,7 @@ describe('cancel', () => {
     assert.equal(now.remaining_s, 0);
     assert.equal(now.current_mode, null);
     assert.deepEqual(now.remaining_modes, []);
-    const s = now.slots[0] as SlotStatusLike;
+    const s = now.slots[0]!;
     assert.equal(s.status, 'cancelled');
     assert.equal(s.message, 'cancelled');
     assert.deepEqual(s.files, []);
@@ -95,16 +96,16 @@ describe('cancel', () => {
     assert.equal(s.progress_pct, 0);
     assert.equal(s.remaining_s, 0);
     // The reservation is released at once.
-    const idle = (await daemon.get('/devices/status')).json as SlotStatusLike[];
+    const idle = (await daemon.get<SlotStatusLike[]>('/devices/status')).json;
     assert.equal(idle[0]!.status, 'idle');
     // A second cancel reports the terminal state.
     assert.deepEqual((await daemon.post('/jobs/cancel-queued/cancel')).json, { run_id: 'cancel-queued', status: 'cancelled' });
 
     // The slot stays cancelled once the link recovers, and nothing was measured.
     await sleep(Math.max(0, stalledAt + 3300 - Date.now()));
-    const later = (await daemon.get('/jobs/cancel-queued')).json;
-    assert.equal(later.slots[0].status, 'cancelled', 'a worker never moves a cancelled slot back');
-    assert.deepEqual(later.slots[0].files, []);
+    const later = (await daemon.get<JobStatusLike>('/jobs/cancel-queued')).json;
+    assert.equal(later.slots[0]!.status, 'cancelled', 'a worker never moves a cancelled slot back');
+    assert.deepEqual(later.slots[0]!.files, []);
     assert.equal(sims.devices[0]!.status & CELL_OR_RUN, 0, 'the cell of the never-started slot is off');
     const files = await daemon.get('/runs/cancel-queued/files');
     assert.deepEqual(files.json, { files: [] });
@@ -162,7 +163,7 @@ describe('cancel', () => {
 
     // The device was stopped and switched off, and it measures again.
     await waitUntil('cell off after cancel', async () => ((sims.devices[1]!.status & CELL_OR_RUN) === 0 ? true : undefined), 3000, 50);
-    assert.equal((await daemon.get('/devices/status')).json[1].status, 'idle');
+    assert.equal((await daemon.get<SlotStatusLike[]>('/devices/status')).json[1]!.status, 'idle');
     await expectUsable('slot02', '2025-11-06T10:01:00Z');
   });
 });

@@ -19,9 +19,28 @@ import {
   submitJob,
   waitForJob,
   type DaemonHandle,
+  type EnvelopeLike,
+  type HealthLike,
   type JobStatusLike,
+  type ModeValidationLike,
+  type NasHealthLike,
   type SlotStatusLike,
 } from '../helpers/daemon.js';
+
+interface VersionBody {
+  api: string;
+  build: string;
+  firmware: string;
+  pybeep: string;
+  python: string;
+  runtime: string;
+}
+
+interface DevicesBody {
+  devices: Array<{ slot: string; port: string; sn: string | null }>;
+  slots: string[];
+  count: number;
+}
 
 const scope = createCleanupScope();
 let sims: SimulatorSet;
@@ -69,7 +88,7 @@ function assertJobStatusShape(j: JobStatusLike): void {
 describe('open routes and authentication', () => {
   test('GET /version is open and carries the version strings', async () => {
     for (const key of [null, WRONG_KEY]) {
-      const res = await daemon.get('/version', { key });
+      const res = await daemon.get<VersionBody>('/version', { key });
       assert.equal(res.status, 200);
       assert.match(String(res.headers['content-type']), /^application\/json; charset=utf-8/);
       assert.deepEqual(Object.keys(res.json).sort(), ['api', 'build', 'firmware', 'pybeep', 'python', 'runtime']);
@@ -83,13 +102,13 @@ describe('open routes and authentication', () => {
 
   test('GET /health is open: ok, device count and box id', async () => {
     for (const key of [null, WRONG_KEY]) {
-      const res = await daemon.get('/health', { key });
+      const res = await daemon.get<HealthLike>('/health', { key });
       assert.equal(res.status, 200);
       assert.equal(res.json.ok, true);
       assert.equal(res.json.devices, 2);
       assert.equal(res.json.box_id, 'lab-box-e2e');
     }
-    const none = await empty.get('/health', { key: null });
+    const none = await empty.get<HealthLike>('/health', { key: null });
     assert.equal(none.status, 200);
     assert.equal(none.json.devices, 0);
   });
@@ -122,7 +141,7 @@ describe('open routes and authentication', () => {
   test('every protected route answers 401 auth.invalid_api_key to a missing or wrong key', async () => {
     for (const [method, p, body] of PROTECTED) {
       for (const key of [null, WRONG_KEY, daemon.apiKey.toUpperCase(), `${daemon.apiKey}x`, '']) {
-        const res = await daemon.request(method, p, { key, body });
+        const res = await daemon.request<EnvelopeLike>(method, p, { key, body });
         assertEnvelope(res, 401, 'auth.invalid_api_key', 'Unauthorized');
         assert.equal(res.json.hint, 'X-API-Key header is missing or incorrect.');
       }
@@ -176,7 +195,7 @@ describe('open routes and authentication', () => {
   });
 
   test('GET /openapi.json and /docs with the key', async () => {
-    const spec = await daemon.get('/openapi.json');
+    const spec = await daemon.get<{ openapi: string; paths: Record<string, unknown> }>('/openapi.json');
     assert.equal(spec.status, 200);
     assert.match(String(spec.json.openapi), /^3\.1/);
     for (const p of ['/version', '/health', '/jobs', '/jobs/{run_id}', '/runs/{run_id}/zip', '/admin/rescan']) assert.ok(spec.json.paths[p], `openapi has ${p}`);
@@ -188,12 +207,12 @@ describe('open routes and authentication', () => {
 
 describe('devices and modes', () => {
   test('GET /devices: v2 shape, sorted, ports of the simulators', async () => {
-    const res = await daemon.get('/devices');
+    const res = await daemon.get<DevicesBody>('/devices');
     assert.equal(res.status, 200);
     assert.deepEqual(Object.keys(res.json).sort(), ['count', 'devices', 'slots']);
     assert.deepEqual(res.json.slots, ['slot01', 'slot02']);
     assert.equal(res.json.count, 2);
-    assert.deepEqual(res.json.devices.map((d: { slot: string; port: string }) => [d.slot, d.port]), [
+    assert.deepEqual(res.json.devices.map((d) => [d.slot, d.port]), [
       ['slot01', sims.ports[0]],
       ['slot02', sims.ports[1]],
     ]);
@@ -202,10 +221,10 @@ describe('devices and modes', () => {
   });
 
   test('GET /devices/status: idle entries', async () => {
-    const res = await daemon.get('/devices/status');
+    const res = await daemon.get<SlotStatusLike[]>('/devices/status');
     assert.equal(res.status, 200);
     assert.equal(res.json.length, 2);
-    res.json.forEach((e: SlotStatusLike, i: number) => {
+    res.json.forEach((e, i) => {
       assert.deepEqual(
         {
           slot: e.slot, status: e.status, run_id: e['run_id'], started_at: e.started_at, ended_at: e.ended_at, message: e.message, files: e.files,
@@ -221,10 +240,10 @@ describe('devices and modes', () => {
   });
 
   test('GET /modes: catalogue order; 503 devices.unavailable without devices', async () => {
-    const res = await daemon.get('/modes');
+    const res = await daemon.get<unknown[]>('/modes');
     assert.equal(res.status, 200);
     assert.deepEqual(res.json.slice(0, 10), ['CA', 'LSV', 'CV', 'PSTEP', 'CP', 'GS', 'GCV', 'STEPSEQ', 'OCP', 'CDL']);
-    assert.ok(res.json.every((m: unknown) => typeof m === 'string' && m === m.toUpperCase()));
+    assert.ok(res.json.every((m) => typeof m === 'string' && m === m.toUpperCase()));
     const none = assertEnvelope(await empty.get('/modes'), 503, 'devices.unavailable', 'No devices registered');
     assert.equal(none.hint, 'Use POST /admin/rescan to look for devices.');
     assertEnvelope(await empty.get('/modes/CV/params'), 503, 'devices.unavailable');
@@ -264,7 +283,7 @@ describe('devices and modes', () => {
       warnings: [{ field: 'cycles', code: 'value_adjusted', message: 'Value adjusted to 2.' }],
       adjusted: { start: 0.1, vertex1: 0.6, vertex2: -0.4, end: 0.1, scan_rate: 0.05, cycles: 2, note: 'kept' },
     });
-    const high = await daemon.post('/modes/CV/validate', { start: 0, vertex1: 1, vertex2: -1, end: 0, scan_rate: 6, cycles: 51 });
+    const high = await daemon.post<ModeValidationLike>('/modes/CV/validate', { start: 0, vertex1: 1, vertex2: -1, end: 0, scan_rate: 6, cycles: 51 });
     assert.deepEqual(high.json.warnings, [
       { field: 'scan_rate', code: 'high_value', message: 'Scan rate exceeds 5 V/s; verify hardware capability.' },
       { field: 'cycles', code: 'high_value', message: 'Cycle count above 50 may lead to long experiment times.' },
@@ -287,30 +306,30 @@ describe('devices and modes', () => {
       warnings: [],
       adjusted: null,
     });
-    const zero = await daemon.post('/modes/CV/validate', { start: 0.2, vertex1: '0.2', vertex2: 0.2, end: 0.2, scan_rate: 0.1, cycles: 1 });
+    const zero = await daemon.post<ModeValidationLike>('/modes/CV/validate', { start: 0.2, vertex1: '0.2', vertex2: 0.2, end: 0.2, scan_rate: 0.1, cycles: 1 });
     assert.deepEqual(zero.json.errors, [{ field: 'end', code: 'zero_sweep', message: 'Potential sweep must span at least one vertex.' }]);
     assert.equal(zero.json.ok, false);
 
     // beepbox checks every device mode fully (no "not implemented" placeholder): 9.3's minimum is missing_field.
-    const caMissing = await daemon.post('/modes/CA/validate', { potential: 0.1 });
+    const caMissing = await daemon.post<ModeValidationLike>('/modes/CA/validate', { potential: 0.1 });
     assert.equal(caMissing.status, 200);
     assert.equal(caMissing.json.ok, false);
     assert.deepEqual(caMissing.json.errors, [{ field: 'duration', code: 'missing_field', message: 'Field is required.' }]);
     assert.equal(caMissing.json.adjusted, null);
-    const caOk = await daemon.post('/modes/ca/validate', { potential: '0.2', duration: 5, extra: [1] });
+    const caOk = await daemon.post<ModeValidationLike>('/modes/ca/validate', { potential: '0.2', duration: 5, extra: [1] });
     assert.equal(caOk.json.ok, true);
     assert.deepEqual(caOk.json.errors, []);
-    assert.equal(Number(caOk.json.adjusted.potential), 0.2);
-    assert.equal(caOk.json.adjusted.duration, 5);
-    assert.deepEqual(caOk.json.adjusted.extra, [1], 'other keys copied unchanged');
+    assert.equal(Number(caOk.json.adjusted?.['potential']), 0.2);
+    assert.equal(caOk.json.adjusted?.['duration'], 5);
+    assert.deepEqual(caOk.json.adjusted?.['extra'], [1], 'other keys copied unchanged');
     for (const w of caOk.json.warnings) assert.ok(['not_implemented', 'value_adjusted'].includes(w.code), JSON.stringify(w));
     // Validator-only modes of 9.3 (DC runs as a legacy alias of CA, modes.md 6.3; AC is validated only).
-    const dc = await daemon.post('/modes/DC/validate', {});
+    const dc = await daemon.post<ModeValidationLike>('/modes/DC/validate', {});
     assert.equal(dc.status, 200);
     assert.equal(dc.json.ok, false);
     assert.equal(dc.json.errors.length, 2);
-    assert.ok(dc.json.errors.every((e: { code: string }) => e.code === 'missing_field'));
-    const dcOk = await daemon.post('/modes/dc/validate', { duration_s: '2', voltage_v: 0.3 });
+    assert.ok(dc.json.errors.every((e) => e.code === 'missing_field'));
+    const dcOk = await daemon.post<ModeValidationLike>('/modes/dc/validate', { duration_s: '2', voltage_v: 0.3 });
     assert.equal(dcOk.json.ok, true, dcOk.text);
     const ac = await daemon.post('/modes/AC/validate', { frequency_hz: 50 });
     assert.equal(ac.status, 200, ac.text);
@@ -340,10 +359,10 @@ describe('devices and modes', () => {
     const eis = await daemon.post('/modes/eis/validate', { start_freq: 1000 });
     assert.equal(eis.status, 200);
     for (const m of ['CP', 'OCP', 'PSTEP', 'GS', 'GCV', 'STEPSEQ', 'LSV', 'CDL']) {
-      const r = await daemon.post(`/modes/${m}/validate`, {});
+      const r = await daemon.post<ModeValidationLike>(`/modes/${m}/validate`, {});
       assert.equal(r.status, 200, `${m}: ${r.text}`);
       assert.equal(r.json.ok, false);
-      assert.ok(r.json.errors.every((e: { code: string }) => e.code === 'missing_field'));
+      assert.ok(r.json.errors.every((e) => e.code === 'missing_field'));
     }
     assertEnvelope(await daemon.post('/modes/XYZ/validate', {}), 404, 'modes.not_found', "Unsupported mode 'XYZ'.");
     // Non-object bodies and malformed JSON are request validation errors.
@@ -434,8 +453,8 @@ describe('jobs', () => {
     // Nothing was reserved or written by any refused request.
     const jobs = await daemon.get('/jobs');
     assert.deepEqual(jobs.json, []);
-    const status = await daemon.get('/devices/status');
-    assert.ok(status.json.every((e: SlotStatusLike) => e.status === 'idle'));
+    const status = await daemon.get<SlotStatusLike[]>('/devices/status');
+    assert.ok(status.json.every((e) => e.status === 'idle'));
   });
 
   test('POST /jobs: a valid job (numeric strings, duplicate devices), JobStatus and JobOverview shapes', async () => {
@@ -462,9 +481,9 @@ describe('jobs', () => {
     const record = JSON.parse(await readFile(path.join(daemon.runsRoot, '.jobs', `${dup.run_id}.json`), 'utf8')) as { params_by_mode: Record<string, unknown> };
     assert.deepEqual(record.params_by_mode['CA'], { potential: 0.1, duration: 0.2 }, 'the job records the coerced numbers (1.5)');
 
-    const list = await daemon.get('/jobs');
+    const list = await daemon.get<Array<{ run_id: string }>>('/jobs');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.json.map((j: { run_id: string }) => j.run_id), [second.run_id, 'contract-first'], 'sorted by started_at descending');
+    assert.deepEqual(list.json.map((j) => j.run_id), [second.run_id, 'contract-first'], 'sorted by started_at descending');
     assert.deepEqual(list.json[1], {
       run_id: 'contract-first', mode: 'CA', status: 'done', started_at: first.started_at, ended_at: first.ended_at, devices: ['slot01'], group_id: 'Contract-Group',
     });
@@ -496,9 +515,9 @@ describe('jobs', () => {
       'Unknown run_ids: aa-unknown, zz-unknown',
     );
     assert.equal(unknown.hint, 'Only request known run_ids.');
-    const res = await daemon.post('/jobs/status', { run_ids: [second.run_id, '', 'contract-first', second.run_id] });
+    const res = await daemon.post<JobStatusLike[]>('/jobs/status', { run_ids: [second.run_id, '', 'contract-first', second.run_id] });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json.map((j: JobStatusLike) => j.run_id), [second.run_id, 'contract-first', second.run_id]);
+    assert.deepEqual(res.json.map((j) => j.run_id), [second.run_id, 'contract-first', second.run_id]);
     res.json.forEach(assertJobStatusShape);
     assert.deepEqual(res.json[1], (await daemon.get('/jobs/contract-first')).json);
   });
@@ -525,7 +544,7 @@ describe('jobs', () => {
     assert.equal(files.status, 200);
     assert.deepEqual(files.json, { files: first.slots[0]!.files });
 
-    const health = await daemon.get('/nas/health');
+    const health = await daemon.get<NasHealthLike>('/nas/health');
     assert.equal(health.status, 200);
     assert.equal(health.json.ok, false);
     assert.equal(health.json.message, 'not configured');
@@ -561,13 +580,13 @@ describe('jobs', () => {
       assert.equal(running.status, 'running');
       assert.equal(running.current_mode, 'CA');
 
-      const st = await daemon.get('/devices/status');
+      const st = await daemon.get<SlotStatusLike[]>('/devices/status');
       assert.equal(st.status, 200);
-      assert.deepEqual(st.json.map((e: SlotStatusLike) => [e.slot, e.status, e['run_id'], e.current_mode]), [
+      assert.deepEqual(st.json.map((e) => [e.slot, e.status, e['run_id'], e.current_mode]), [
         ['slot01', 'running', 'contract-long', 'CA'],
         ['slot02', 'running', 'contract-long', 'CA'],
       ]);
-      for (const e of st.json as SlotStatusLike[]) {
+      for (const e of st.json) {
         assert.match(e.started_at ?? '', ISO_UTC);
         assert.equal(e.ended_at, null);
         assert.equal(e.message, null);
@@ -619,7 +638,7 @@ describe('jobs', () => {
     const rescan = await daemon.post('/admin/rescan', 'ignored body');
     assert.equal(rescan.status, 200, rescan.text);
     assert.deepEqual(rescan.json, { devices: ['slot01', 'slot02'] });
-    assert.equal((await daemon.get('/health')).json.devices, 2);
+    assert.equal((await daemon.get<HealthLike>('/health')).json.devices, 2);
     // The rediscovered devices measure.
     const after = await submitJob(daemon, base({ client_datetime: '2025-11-05T15:00:00Z', devices: 'all' }));
     const done = await waitForJob(daemon, after.run_id);

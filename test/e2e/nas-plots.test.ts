@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type SimulatorSet } from '../../src/sim/run-sim.js';
-import { cleanupOf, makeTempDir, startDaemon, submitJob, waitForJob, waitUntil } from '../helpers/daemon.js';
+import { cleanupOf, makeTempDir, startDaemon, submitJob, waitForJob, waitUntil, type HealthLike, type NasHealthLike } from '../helpers/daemon.js';
 import { ensureSmbUser, run, SHARE, SMB_USER, smbPrograms, smbSkipReason, startSmbd, type Smbd } from '../helpers/smbd.js';
 
 const cvJob = (extra: Record<string, unknown> = {}) => ({
@@ -51,10 +51,10 @@ describe('plots', () => {
     assert.match(done.slots[0]!.message ?? '', /plot skipped: .*Chromium/i);
     assert.ok(done.slots[0]!.files.some((f) => f.endsWith('.csv')));
     assert.ok(!done.slots[0]!.files.some((f) => f.endsWith('.png')));
-    const health = await daemon.get('/health');
+    const health = await daemon.get<HealthLike>('/health');
     assert.equal(health.json.ok, true);
-    assert.equal(health.json.plotting.available, false);
-    assert.match(health.json.plotting.reason, /Chromium/);
+    assert.equal(health.json.plotting?.available, false);
+    assert.match(health.json.plotting?.reason ?? '', /Chromium/);
     await daemon.stop();
   });
 });
@@ -90,20 +90,20 @@ describe('NAS upload of finished runs', { skip: smbSkipReason, timeout: 180_000 
     assert.equal(setup.status, 200, setup.text);
     assert.deepEqual(setup.json, { ok: true, message: 'ok' });
     assert.equal((await fs.stat(path.join(nasDir, 'cred'))).mode & 0o777, 0o600);
-    const health = await daemon.get('/nas/health');
+    const health = await daemon.get<NasHealthLike>('/nas/health');
     assert.equal(health.json.ok, true, health.text);
     assert.equal(health.json.transport, 'smbclient');
 
     const job = await submitJob(daemon, cvJob({ make_plot: false, subdir: 'Upload' }));
     assert.equal((await waitForJob(daemon, job.run_id)).status, 'done');
     const state = await waitUntil('upload done', async () => {
-      const r = await daemon.get(`/runs/${job.run_id}/upload`);
+      const r = await daemon.get<{ state: string; run_id: string } | undefined>(`/runs/${job.run_id}/upload`);
       return r.json?.state === 'done' ? r.json : undefined;
     }, 60_000);
     assert.equal(state.run_id, job.run_id);
 
     // Every local file is on the share with the same bytes; UPLOAD_DONE marks the run.
-    const files = (await daemon.get(`/runs/${job.run_id}/files`)).json.files as string[];
+    const files = (await daemon.get<{ files: string[] }>(`/runs/${job.run_id}/files`)).json.files;
     assert.ok(files.includes('UPLOAD_DONE'));
     const runDir = path.join(daemon.runsRoot, 'E2E', 'Upload');
     const [stamp] = await fs.readdir(runDir);
@@ -113,7 +113,7 @@ describe('NAS upload of finished runs', { skip: smbSkipReason, timeout: 180_000 
       assert.ok(local.equals(remote), `${rel} differs on the share`);
     }
     // A second request while done: accepted, uploads again (idempotent), never two at once.
-    const again = await daemon.post(`/runs/${job.run_id}/upload`);
+    const again = await daemon.post<{ ok: boolean }>(`/runs/${job.run_id}/upload`);
     assert.equal(again.status, 200);
     assert.equal(again.json.ok, true);
     await daemon.stop();

@@ -120,13 +120,13 @@ describe('restart', () => {
     assert.deepEqual(overview, {
       run_id: 'restart-killed', mode: 'CA', status: 'failed', started_at: job.started_at, ended_at: job.ended_at, devices: ['slot01'], group_id: 'Restart-Group',
     });
-    assert.ok(((await second.get('/jobs?state=completed')).json as Array<{ run_id: string }>).some((j) => j.run_id === 'restart-killed'));
+    assert.ok((await second.get<Array<{ run_id: string }>>('/jobs?state=completed')).json.some((j) => j.run_id === 'restart-killed'));
     assert.deepEqual((await second.get('/jobs?state=incomplete')).json, []);
-    assert.deepEqual(((await second.get('/jobs?group_id=restart-group')).json as Array<{ run_id: string }>).map((j) => j.run_id), ['restart-killed']);
+    assert.deepEqual((await second.get<Array<{ run_id: string }>>('/jobs?group_id=restart-group')).json.map((j) => j.run_id), ['restart-killed']);
     const polled = await second.post('/jobs/status', { run_ids: ['restart-killed'] });
     assert.equal(polled.status, 200);
     assert.deepEqual(polled.json, [job]);
-    assert.deepEqual((await second.get('/devices/status')).json.map((e: { status: string }) => e.status), ['idle', 'idle'], 'no slot is reserved after a restart');
+    assert.deepEqual((await second.get<Array<{ status: string }>>('/devices/status')).json.map((e) => e.status), ['idle', 'idle'], 'no slot is reserved after a restart');
 
     // Files: listed, downloadable, zipped.
     assert.deepEqual((await second.get('/runs/restart-killed/files')).json, { files: [csvOf('slot01', killedStamp)] });

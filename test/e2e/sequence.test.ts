@@ -191,13 +191,17 @@ describe('CV → CA on two slots in parallel', () => {
     assert.deepEqual((await readdir(path.join(runDir, 'Wells'))).sort(), ['slot01', 'slot02']);
 
     // The persisted job record holds the coerced parameters and the device serials (4.8, 1.5).
-    const record = JSON.parse(await readFile(path.join(daemon.runsRoot, '.jobs', `${job.run_id}.json`), 'utf8')) as Record<string, any>;
-    assert.deepEqual(record.params_by_mode.CV, { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 1, cycles: 1 });
-    assert.deepEqual(record.params_by_mode.CA, CA_PARAMS);
+    const record = JSON.parse(await readFile(path.join(daemon.runsRoot, '.jobs', `${job.run_id}.json`), 'utf8')) as {
+      params_by_mode: Record<string, unknown>;
+      status: string;
+      slots: Array<{ slot: string; sn: string | null }>;
+    };
+    assert.deepEqual(record.params_by_mode['CV'], { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 1, cycles: 1 });
+    assert.deepEqual(record.params_by_mode['CA'], CA_PARAMS);
     assert.equal(record.status, 'done');
-    const devices = (await daemon.get('/devices')).json as { devices: Array<{ slot: string; sn: string | null }> };
+    const devices = (await daemon.get<{ devices: Array<{ slot: string; sn: string | null }> }>('/devices')).json;
     assert.deepEqual(
-      record.slots.map((s: { slot: string; sn: string | null }) => [s.slot, s.sn]),
+      record.slots.map((s) => [s.slot, s.sn]),
       devices.devices.map((d) => [d.slot, d.sn]),
     );
     const index = JSON.parse(await readFile(path.join(daemon.runsRoot, '_run_paths.json'), 'utf8')) as Record<string, string>;

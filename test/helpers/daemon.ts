@@ -95,14 +95,17 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export interface DaemonResponse {
+/**
+ * `T` is the shape the caller expects of the JSON body (`daemon.get<HealthLike>('/health')`). It is
+ * not checked: the tests' assertions do that. Without it the body is `unknown`.
+ */
+export interface DaemonResponse<T = unknown> {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
   text: string;
   /** Parsed body when the response is JSON, else undefined. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
+  json: T;
 }
 
 export interface ExitInfo {
@@ -132,9 +135,9 @@ export interface DaemonHandle {
   /** stdout lines that parse as JSON objects. */
   logRecords(): Array<Record<string, unknown>>;
   stderr(): string;
-  request(method: string, pathAndQuery: string, options?: RequestOptions): Promise<DaemonResponse>;
-  get(pathAndQuery: string, options?: RequestOptions): Promise<DaemonResponse>;
-  post(pathAndQuery: string, body?: unknown, options?: RequestOptions): Promise<DaemonResponse>;
+  request<T = unknown>(method: string, pathAndQuery: string, options?: RequestOptions): Promise<DaemonResponse<T>>;
+  get<T = unknown>(pathAndQuery: string, options?: RequestOptions): Promise<DaemonResponse<T>>;
+  post<T = unknown>(pathAndQuery: string, body?: unknown, options?: RequestOptions): Promise<DaemonResponse<T>>;
   /** SIGTERM, wait for the exit, assert exit code 0. */
   stop(timeoutMs?: number): Promise<StopInfo>;
   /** SIGKILL, wait for the exit. */
@@ -298,9 +301,9 @@ export async function startDaemon(scope: CleanupScope, options: DaemonOptions = 
         }
       }),
     stderr: () => stderr,
-    request,
-    get: (p, o) => request('GET', p, o),
-    post: (p, body, o) => request('POST', p, { ...o, body }),
+    request: <T>(method: string, p: string, o?: RequestOptions) => request(method, p, o) as Promise<DaemonResponse<T>>,
+    get: <T>(p: string, o?: RequestOptions) => request('GET', p, o) as Promise<DaemonResponse<T>>,
+    post: <T>(p: string, body?: unknown, o?: RequestOptions) => request('POST', p, { ...o, body }) as Promise<DaemonResponse<T>>,
     async stop(timeoutMs = 20_000) {
       const t0 = performance.now();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -369,9 +372,9 @@ export async function waitForJob(
   timeoutMs = 30_000,
 ): Promise<JobStatusLike> {
   return waitUntil(`job ${runId}`, async () => {
-    const res = await daemon.get(`/jobs/${runId}`);
+    const res = await daemon.get<JobStatusLike>(`/jobs/${runId}`);
     assert.equal(res.status, 200, res.text);
-    return accept(res.json as JobStatusLike) ? (res.json as JobStatusLike) : undefined;
+    return accept(res.json) ? res.json : undefined;
   }, timeoutMs);
 }
 
@@ -404,11 +407,45 @@ export interface JobStatusLike {
   slots: SlotStatusLike[];
 }
 
+/** The 1.4 error envelope. */
+export interface EnvelopeLike {
+  code: string;
+  message: string;
+  hint: string;
+  detail: { code: string; message: string; hint: string };
+  [extra: string]: unknown;
+}
+
+/** GET /health. */
+export interface HealthLike {
+  ok: boolean;
+  devices: number;
+  box_id: string;
+  plotting?: { available: boolean; reason?: string };
+  [extra: string]: unknown;
+}
+
+/** GET /nas/health. */
+export interface NasHealthLike {
+  ok: boolean;
+  message: string;
+  last_checked: string;
+  transport: string | null;
+}
+
+/** POST /modes/{mode}/validate. */
+export interface ModeValidationLike {
+  ok: boolean;
+  errors: Array<{ field: string; code: string; message: string }>;
+  warnings: Array<{ field?: string; code: string; message: string }>;
+  adjusted: Record<string, unknown> | null;
+}
+
 /** POST /jobs and assert 200. */
 export async function submitJob(daemon: DaemonHandle, body: Record<string, unknown>): Promise<JobStatusLike> {
-  const res = await daemon.post('/jobs', body);
+  const res = await daemon.post<JobStatusLike>('/jobs', body);
   assert.equal(res.status, 200, `POST /jobs: ${res.status} ${res.text}`);
-  return res.json as JobStatusLike;
+  return res.json;
 }
 
 // ---- assertions ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
@@ -52,8 +52,8 @@ async function startHarness(t: TestContext, options: FakeServiceOptions = {}): P
   });
   const logger = pino({ level: 'debug' }, sink);
   const app = createApp({ services, logger });
-  const server = createServer(app.callback());
-  server.listen(0, '127.0.0.1');
+  // Koa's listen = http.createServer(app.callback()).listen(...); its handler never rejects.
+  const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(async () => {
     server.closeAllConnections();
@@ -619,7 +619,7 @@ describe('downloads', () => {
     const controller = new AbortController();
     const res = await fetch(`${h.base}/runs/${RUN_ID}/zip`, { headers: KEY, signal: controller.signal });
     assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let received = 0;
     while (received < 256 * 1024) {
       const { value, done } = await reader.read();

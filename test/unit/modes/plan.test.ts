@@ -102,7 +102,7 @@ test('2-cycle CV of ±0.01 V at 10 V/s: 19 points, labels 7 × 1 then 12 × 2', 
   const plan = buildPlan('CV', params);
   assert.equal(plan.n, 19);
   assert.equal(countPlanPoints('CV', params), 19);
-  assert.deepEqual([...plan.cycle!], [...Array(7).fill(1), ...Array(12).fill(2)]);
+  assert.deepEqual([...plan.cycle!], [...Array<number>(7).fill(1), ...Array<number>(12).fill(2)]);
 });
 
 test('GCV worked example of 2.6: step currents, labels and totals', () => {

@@ -4,7 +4,8 @@ import { MAX_POINTS_PER_CHART, buildPageSpecs, formatCycleLabel, isPlotDataEmpty
 import { createPlotDataCollector, MAX_CYCLE_SERIES, type PlotData } from '../../../src/plots/collect-plot-data.js';
 import { createCsvColumnParser } from '../../../src/plots/csv-columns.js';
 import { computeLogSplits, formatAxisTicks, formatLogTicks } from '../../../src/plots/page-script.js';
-import { TAB10, dequantize, encodePageSpecForTransfer, type PageSpec } from '../../../src/plots/page-spec.js';
+import { encodePageSpecForTransfer } from '../../../src/plots/page-spec-transfer.js';
+import { TAB10, dequantize, type PageSpec } from '../../../src/plots/page-spec.js';
 import { deriveBodePngPath, describePlotHeading, plotKindForMode, resolveSpectrumCsvPath } from '../../../src/plots/plot-kind.js';
 import type { PlotKind } from '../../../src/plots/types.js';
 
