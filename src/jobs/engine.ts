@@ -140,7 +140,7 @@ export class JobEngine {
       throw err;
     }
     this.deps.logger.info({ runId: plan.runId, slots, modes: plan.steps.map((s) => s.token) }, 'job started');
-    job.runs.forEach((run, i) => (run.runner = this.runSlot(job, plan, i)));
+    for (const [i, run] of job.runs.entries()) run.runner = this.runSlot(job, plan, i);
     return job;
   }
 

@@ -96,7 +96,7 @@ export class RegisterMemory {
   readonly access: GroupSlot;
 
   /** Indexed by group id, the high byte of a register address. */
-  private readonly groups: Array<GroupSlot | undefined> = new Array(256);
+  private readonly groups: Array<GroupSlot | undefined> = new Array<GroupSlot | undefined>(256);
   private readonly all: readonly GroupSlot[];
   private readonly uid: Uint8Array;
   private readonly chipNoise: Uint8Array;
