@@ -43,7 +43,10 @@ export function createLogger(level: string): Logger {
 /** Starts `beepbox sim` in a child process and returns its pty paths. */
 async function startSimulatorProcess(count: number, dir: string, logger: Logger): Promise<{ child: ChildProcess; ports: string[] }> {
   const cli = fileURLToPath(new URL('./cli/main.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, 'sim', '--slots', String(count), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // stdin is a pipe held by this process and never written: when the daemon dies, even by SIGKILL,
+  // the simulator sees EOF and removes its ptys (--watch-parent); its socats die with it.
+  const child = spawn(process.execPath, [cli, 'sim', '--watch-parent', '--slots', String(count), '--dir', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin!.on('error', () => undefined);
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     try {

@@ -8,12 +8,17 @@
  * - RESET (0xE1, p[0] ≠ 0): the link drops ~25 ms after the reply; socat is killed and,
  *   like a USB re-enumeration, a new pty appears at the same symlink `reenumerateMs` later.
  *
+ * socat never outlives the simulator, even a SIGKILLed one: it exits by itself at EOF on its
+ * stdin (our pipe) after its half-close timeout, and on Linux it is started through
+ * `setpriv --pdeathsig KILL` (PR_SET_PDEATHSIG, then exec: same PID, no extra process), so the
+ * kernel kills it the moment the thread that spawned it dies, whatever socat is doing.
+ *
  * `SimPacer` is the one shared timer per process: it advances every device to the
  * monotonic clock. Devices schedule their frames at absolute times (t0 + k·interval), so
  * late wake-ups are caught up exactly and nothing drifts; injected stalls are not caught up
  * because the device rebases its schedule.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { lstat, readlink, unlink } from 'node:fs/promises';
 import type { VirtualPotentiostat } from './device.js';
 import type { DeviceLink } from './link.js';
@@ -38,6 +43,8 @@ export type PtyEvent =
   | { type: 'error'; path: string; error: Error };
 
 const SOCAT_KILL_GRACE_MS = 1000;
+/** setpriv's exit code when the program it should run does not exist (util-linux EX_EXEC_ENOENT). */
+const EXEC_ENOENT = 127;
 const READY_POLL_MS = 5;
 
 export class PtyEndpoint {
@@ -108,7 +115,12 @@ export class PtyEndpoint {
   private async spawnSocat(): Promise<void> {
     if (this.closed || this.child || this.link.isGone) return;
     await removeStaleSymlink(this.path);
-    const child = spawn(this.socatPath, ['-b', '4096', `PTY,rawer,link=${this.path}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const socatArgs = ['-b', '4096', `PTY,rawer,link=${this.path}`, 'STDIO'];
+    const deathSignal = await canSetParentDeathSignal();
+    if (this.closed || this.child || this.link.isGone) return;
+    const child = deathSignal
+      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', this.socatPath, ...socatArgs], { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(this.socatPath, socatArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stderr.setEncoding('utf8');
@@ -119,7 +131,13 @@ export class PtyEndpoint {
     child.stdout.on('data', (chunk: Buffer) => {
       if (this.child === child) this.link.receive(chunk);
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let exitCode: number | null = null;
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        exitCode = code;
+        resolve(code);
+      }),
+    );
     let up = false;
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
@@ -130,13 +148,11 @@ export class PtyEndpoint {
       if (!this.closed) this.link.unplug();
     });
     let failedToStart: Error | null = null;
+    const notFound = (cause: unknown) => new Error(`socat not found (${this.socatPath}): virtual potentiostats need it; install it with "apt-get install socat" or "npm run setup"`, { cause });
     const spawnError = new Promise<never>((_, reject) =>
       child.once('error', (error: NodeJS.ErrnoException) => {
         if (this.child === child) this.child = null;
-        failedToStart =
-          error.code === 'ENOENT'
-            ? new Error(`socat not found (${this.socatPath}): virtual potentiostats need it; install it with "apt-get install socat" or "npm run setup"`, { cause: error })
-            : error;
+        failedToStart = error.code === 'ENOENT' ? notFound(error) : error;
         reject(failedToStart);
       }),
     );
@@ -148,7 +164,10 @@ export class PtyEndpoint {
       pty = await readlink(this.path).catch(() => null);
       if (pty !== null) break;
       if (failedToStart) throw failedToStart;
-      if (this.child !== child) throw new Error(`socat for ${this.path} exited before the pty appeared: ${stderr.trim()}`);
+      if (this.child !== child) {
+        if (deathSignal && exitCode === EXEC_ENOENT) throw notFound(new Error(stderr.trim()));
+        throw new Error(`socat for ${this.path} exited before the pty appeared: ${stderr.trim()}`);
+      }
       if (performance.now() > deadline) {
         await this.killSocat();
         throw new Error(`socat did not create ${this.path} within ${this.readyTimeoutMs} ms: ${stderr.trim()}`);
@@ -210,6 +229,17 @@ export class SimPacer {
     for (const d of this.devices) d.advanceTo(t);
     return this.nowUs() - t;
   }
+}
+
+let deathSignalProbe: Promise<boolean> | null = null;
+
+/** Whether `setpriv --pdeathsig` works here (Linux with util-linux ≥ 2.33); probed once per process. */
+function canSetParentDeathSignal(): Promise<boolean> {
+  deathSignalProbe ??=
+    process.platform === 'linux'
+      ? new Promise<boolean>((resolve) => execFile('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { timeout: 5000 }, (err) => resolve(err === null)))
+      : Promise.resolve(false);
+  return deathSignalProbe;
 }
 
 async function removeStaleSymlink(path: string): Promise<void> {

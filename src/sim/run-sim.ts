@@ -111,11 +111,14 @@ export async function startSimulators(options: SimulatorOptions): Promise<Simula
 }
 
 const USAGE = `usage: beepbox sim --slots N [--dir DIR] [--interval-us US] [--jitter-us US] [--seed S]
-                  [--pid-fifo-compat] [--noise X] [--no-smoothing]
+                  [--pid-fifo-compat] [--noise X] [--no-smoothing] [--watch-parent]
 
 Runs N virtual BEEP potentiostats as ttys DIR/ttyBEEP1..N, prints {"ports": [...]} once
 they are ready, and runs until SIGINT/SIGTERM.
-  --pid-fifo-compat   NOT firmware-faithful: push ADC pairs in PID (galvanostatic) mode`;
+  --pid-fifo-compat   NOT firmware-faithful: push ADC pairs in PID (galvanostatic) mode
+  --watch-parent      also stop when stdin closes: the parent process holds the other end of
+                      a pipe, so the simulator (and its ptys) go when the parent dies, even
+                      by SIGKILL (the daemon's BEEP_SIMULATE passes it)`;
 
 function parseNumber(name: string, raw: string | undefined, fallback: number, check: (x: number) => boolean, rule: string): number {
   if (raw === undefined) return fallback;
@@ -137,6 +140,7 @@ export async function runSimCommand(argv: string[]): Promise<void> {
       'pid-fifo-compat': { type: 'boolean', default: false },
       noise: { type: 'string' },
       'no-smoothing': { type: 'boolean', default: false },
+      'watch-parent': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -153,30 +157,57 @@ export async function runSimCommand(argv: string[]): Promise<void> {
   const seed = parseNumber('seed', values.seed, 1, (x) => Number.isInteger(x), 'must be an integer');
   const noise = parseNumber('noise', values.noise, 1, (x) => x >= 0, 'must be >= 0');
 
-  const sims = await startSimulators({
-    count,
-    dir: values.dir === undefined ? undefined : path.resolve(values.dir),
-    intervalUs,
-    jitterUs,
-    seed,
-    noise,
-    smoothing: !values['no-smoothing'],
-    pushPairsInPidMode: values['pid-fifo-compat'],
-    onEvent: (e) => {
-      if (e.type === 'error') process.stderr.write(`beepbox sim: ${e.error.message}\n`);
-      else if (e.type === 'down') process.stderr.write(`beepbox sim: ${e.path} down (${e.reason})\n`);
-    },
-  });
-  process.stdout.write(`${JSON.stringify({ ports: sims.ports })}\n`);
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+  // Stop requests count from here on, before the ports are announced: a parent may signal the
+  // moment it reads them (the first signal listener takes a while to install, long enough to lose
+  // that race and die of the default action), and one that comes during startup stops the
+  // simulator cleanly once its ptys exist. A second signal after the first kills as usual.
+  const watchParent = values['watch-parent'];
+  let stopping = false;
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = () => {
+      stopping = true;
+      process.off('SIGINT', requestStop);
+      process.off('SIGTERM', requestStop);
+      if (watchParent) {
+        process.stdin.off('end', requestStop);
+        process.stdin.off('error', requestStop);
+        process.stdin.destroy();
+      }
       resolve();
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
   });
+  process.on('SIGINT', requestStop);
+  process.on('SIGTERM', requestStop);
+  if (watchParent) {
+    // The parent holds the other end and never writes: EOF (or an error) means it is gone.
+    process.stdin.on('end', requestStop);
+    process.stdin.on('error', requestStop);
+    process.stdin.on('data', () => undefined);
+  }
+
+  let sims: SimulatorSet;
+  try {
+    sims = await startSimulators({
+      count,
+      dir: values.dir === undefined ? undefined : path.resolve(values.dir),
+      intervalUs,
+      jitterUs,
+      seed,
+      noise,
+      smoothing: !values['no-smoothing'],
+      pushPairsInPidMode: values['pid-fifo-compat'],
+      onEvent: (e) => {
+        if (e.type === 'error') process.stderr.write(`beepbox sim: ${e.error.message}\n`);
+        else if (e.type === 'down') process.stderr.write(`beepbox sim: ${e.path} down (${e.reason})\n`);
+      },
+    });
+  } catch (err) {
+    if (!stopping) requestStop();
+    throw err;
+  }
+  if (!stopping) process.stdout.write(`${JSON.stringify({ ports: sims.ports })}\n`);
+  await stopRequested;
   await sims.close();
   process.exitCode = 0;
 }
