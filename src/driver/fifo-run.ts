@@ -3,6 +3,10 @@
  * potential (beep-protocol.md 6, 9.4, 10.2). Pre-fills the DAC FIFO before FIFO_START,
  * keeps it topped up, drains the ADC FIFO at the point rate, cross-checks both against
  * the fill snapshots and drains the tail with shrinking reads.
+ *
+ * Longer than our ~400-line guide on purpose: it is one loop whose phases (pre-fill, stream,
+ * snapshot cross-check, stop, tail drain) share the run's accounting state; split apart, the
+ * invariants that keep every row aligned with its setpoint would be spread over several files.
  */
 import { AbortedError, DeviceTimeoutError, ProtocolError } from '../errors.js';
 import {

@@ -5,6 +5,10 @@
  * truncation, defaults) driven by the schema's type; (2) ajv over the coerced object for the
  * simple ranges declared in `schemas/modes/*.schema.json`; (3) cross-field and plan-size rules
  * written here. Issues come out in declaration order, then cross-field issues, then warnings.
+ *
+ * Longer than our ~400-line guide on purpose: the per-mode rules share the coercion state, the
+ * issue collector and the message formatting with the pipeline, and reading one mode's rules
+ * next to the steps that feed them is what reviewing a validation change needs.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { ValidationError } from '../errors.js';

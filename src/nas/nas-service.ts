@@ -5,6 +5,11 @@
  * Secrets: the password lives only in the credentials file. It is never logged (the child logger
  * redacts `password` keys, and every subprocess text is scrubbed before it is logged, stored in
  * a marker or returned), never passed on a command line, never written to the config file.
+ *
+ * Longer than our ~400-line guide on purpose: this is the facade that owns the NAS state shared
+ * by setup, health, uploads and retention (configuration, transport choice, last probe, busy
+ * runs, shutdown); the work itself already lives in its own modules (config, transports,
+ * upload queue, retention, marker files).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
