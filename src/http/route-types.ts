@@ -79,11 +79,12 @@ export interface Route<B = unknown, Q = unknown> {
   /** Contract codes the service behind this route may throw (the HTTP layer's own are added). */
   errorCodes: readonly string[];
   example?: RouteExample;
-  handler: (request: RouteRequest<B, Q>) => Promise<RouteResult> | RouteResult;
+  /** A method (not a function property) so that a `Route<B, Q>` is also a route of unknown input. */
+  handler(request: RouteRequest<B, Q>): Promise<RouteResult> | RouteResult;
 }
 
-/** Any route of the table, input types erased. */
-export type AnyRoute = Route<any, any>;
+/** Any route of the table, input types erased (the app validates input against the route's schemas first). */
+export type AnyRoute = Route<unknown, unknown>;
 
 /** Identity helper that keeps `B`/`Q` linked between schemas and handler while writing a route. */
 export function defineRoute<B = undefined, Q = Record<string, never>>(route: Route<B, Q>): AnyRoute {
