@@ -85,10 +85,66 @@ export const runCommand: RunCommand = (file, args, options) =>
     child.on('close', (code, signal) => finish(code, signal, null));
   });
 
-/** Replace every occurrence of `secret` in `text`. No-op for a null/empty secret. */
+/** A secret at least this long is masked wherever it occurs, even inside a longer word. */
+export const SCRUB_ANYWHERE_MIN_LENGTH = 8;
+/** A secret at least this long (and shorter than the above) is masked where it stands as a word of its own. */
+export const SCRUB_WORD_MIN_LENGTH = 4;
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+/** Where a credential's value follows (`password=x`, `pass: x`, `user%x` of smbclient -U, `user:x@` of a URL). */
+const CREDENTIAL_PREFIX = /(?:pass(?:word|wd)?|pwd?|secret)\s*[=:]\s*["']?$|%$|:\/\/[^\s/:@]*:$/i;
+
+/** The forms in which a secret can appear in output: as is, URL-encoded, JSON/backslash-escaped. */
+function secretForms(secret: string): string[] {
+  const forms = new Set<string>([secret]);
+  forms.add(encodeURIComponent(secret));
+  forms.add(encodeURI(secret));
+  forms.add(JSON.stringify(secret).slice(1, -1));
+  forms.add(secret.replace(/[\\"'$`\s]/g, '\\$&'));
+  // Longest first, so a short form never cuts into a longer one.
+  return [...forms].filter((f) => f !== '').sort((a, b) => b.length - a.length);
+}
+
+function isWordChar(ch: string | undefined): boolean {
+  return ch !== undefined && WORD_CHAR.test(ch);
+}
+
+/**
+ * Replace the secret (and its URL-encoded and escaped forms) in `text` by `***`. Only whole
+ * occurrences of the secret are ever masked, never single characters, so a short password can
+ * neither mangle a message nor, by what gets masked, reveal which characters it contains:
+ *
+ * - {@link SCRUB_ANYWHERE_MIN_LENGTH} characters or more: every occurrence;
+ * - {@link SCRUB_WORD_MIN_LENGTH} or more: occurrences not inside a longer word (no letter or digit
+ *   right before or after them), e.g. `password=abcd`, `'abcd'`, `/abcd/`;
+ * - shorter: only where a credential's value stands (`password=e`, `pass: e`, `user%e`,
+ *   `smb://user:e@host`) and the occurrence is not followed by a letter or digit.
+ *
+ * No-op for a null/empty secret.
+ */
 export function scrubSecret(text: string, secret: string | null | undefined): string {
   if (!secret) return text;
-  return text.split(secret).join('***');
+  const length = [...secret].length;
+  let out = text;
+  for (const form of secretForms(secret)) {
+    let result = '';
+    let from = 0;
+    for (let at = out.indexOf(form); at >= 0; at = out.indexOf(form, at + 1)) {
+      if (at < from) continue;
+      const end = at + form.length;
+      const before = out.slice(Math.max(0, at - 64), at);
+      const bounded = !isWordChar(before.at(-1)) && !isWordChar(out[end]);
+      const mask =
+        length >= SCRUB_ANYWHERE_MIN_LENGTH ||
+        (length >= SCRUB_WORD_MIN_LENGTH && bounded) ||
+        (!isWordChar(out[end]) && CREDENTIAL_PREFIX.test(before));
+      if (!mask) continue;
+      result += `${out.slice(from, at)}***`;
+      from = end;
+    }
+    out = result + out.slice(from);
+  }
+  return out;
 }
 
 /**

@@ -5,11 +5,57 @@ import { decideMountSupport, type MountSupportFacts } from '../../../src/nas/tra
 import { describeVerifyMismatch } from '../../../src/nas/local-files.js';
 
 describe('subprocess text helpers', () => {
-  it('scrubs every occurrence of the secret', () => {
+  it('scrubs every whole occurrence of the secret', () => {
     assert.equal(scrubSecret('a s3cr3t b s3cr3t', 's3cr3t'), 'a *** b ***');
     assert.equal(scrubSecret('nothing', null), 'nothing');
     assert.equal(scrubSecret('nothing', ''), 'nothing');
-    assert.equal(scrubSecret('x.*y', '.*'), 'x***y', 'no regex semantics');
+    assert.equal(scrubSecret('x .*+? y', '.*+?'), 'x *** y', 'no regex semantics');
+    assert.equal(scrubSecret('password=.* next', '.*'), 'password=*** next', 'no regex semantics (short secret in context)');
+  });
+
+  it('a one-character password never mangles a message and is masked where it stands as a credential', () => {
+    const msg = 'probe error: smbclient rc=1, err=tree connect failed: NT_STATUS_BAD_NETWORK_NAME; the share does not exist';
+    assert.equal(scrubSecret(msg, 'e'), msg, 'no single characters are masked');
+    assert.equal(scrubSecret('problem error', 'e'), 'problem error');
+    assert.equal(scrubSecret(msg, 'a'), msg);
+    assert.equal(scrubSecret('Could not open a file', 'a'), 'Could not open a file', 'a word equal to a short password stays');
+    assert.equal(scrubSecret('username=u password=e', 'e'), 'username=u password=***');
+    assert.equal(scrubSecret('Password: "a"', 'a'), 'Password: "***"');
+    assert.equal(scrubSecret('-U beep%e failed', 'e'), '-U beep%*** failed');
+    assert.equal(scrubSecret('smb://beep:a@nas/share', 'a'), 'smb://beep:***@nas/share');
+    assert.equal(scrubSecret('password=ab', 'a'), 'password=ab', 'only the whole value');
+    // No oracle: whatever the password's characters, a text without the whole password is unchanged.
+    for (const pw of ['e', 'a', 'r', 'o', ' ', ':', '%']) assert.equal(scrubSecret(msg, pw), msg, JSON.stringify(pw));
+  });
+
+  it('a short password is masked only as a word of its own', () => {
+    assert.equal(scrubSecret('err: abcd rejected; abcdef; xabcd', 'abcd'), 'err: *** rejected; abcdef; xabcd');
+  });
+
+  it('a long password is masked wherever it occurs, in every encoded form, and nothing else changes', () => {
+    const pw = 'C0rrect horse/battery"staple%';
+    const text = [
+      `stderr: logon with ${pw} failed`,
+      `url smb://beep:${encodeURIComponent(pw)}@nas/share`,
+      `json {"password":${JSON.stringify(pw)}}`,
+      `inside x${pw}y`,
+    ].join('\n');
+    const out = scrubSecret(text, pw);
+    assert.equal(
+      out,
+      ['stderr: logon with *** failed', 'url smb://beep:***@nas/share', 'json {"password":"***"}', 'inside x***y'].join('\n'),
+    );
+    assert.ok(!out.includes('C0rrect'));
+    assert.ok(!out.includes('staple'));
+  });
+
+  it('a password that appears in a path: the occurrence is masked, the rest of the path stays', () => {
+    assert.equal(
+      scrubSecret('rsync: open "/opt/box/runs/Lab-2024/Wells/slot01/CV/x.csv" failed', 'Lab-2024'),
+      'rsync: open "/opt/box/runs/***/Wells/slot01/CV/x.csv" failed',
+    );
+    assert.equal(scrubSecret('cannot stat /mnt/nas_box/CV/x.csv', 'CV'), 'cannot stat /mnt/nas_box/CV/x.csv', 'short: paths untouched');
+    assert.equal(scrubSecret('cannot stat /runs/runs2/runs', 'runs'), 'cannot stat /***/runs2/***');
   });
 
   it('trims output into one line with a length cap', () => {
