@@ -63,7 +63,8 @@ export function formatJson(value: unknown, sortKeys = false): string {
   const replacer = sortKeys
     ? (_key: string, v: unknown): unknown => {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-        const sorted: Record<string, unknown> = {};
+        // No prototype: a key such as `__proto__` stays a key (on a plain object its assignment is lost).
+        const sorted = Object.create(null) as Record<string, unknown>;
         for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
         return sorted;
       }

@@ -4,8 +4,8 @@
  * written as `_run_paths.tmp` + rename, deleted when empty. Writes are serialised; concurrent
  * changes coalesce into the next write, which always carries the latest in-memory state.
  */
-import { readFile, stat, unlink } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { lstat, readFile, realpath, stat, unlink } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DaemonError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-file.js';
@@ -23,6 +23,21 @@ export function runNotFound(): DaemonError {
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the absolute path `child` is `parent` or lies below it (lexically). */
+export function isPathWithin(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith('../') && !rel.startsWith('..\\') && !isAbsolute(rel));
+}
+
+/** A directory that is not a symlink. */
+async function isRealDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
   } catch {
     return false;
   }
@@ -52,6 +67,7 @@ export function indexPathToDir(runsRoot: string, stored: string): string {
 /**
  * Legacy fallback `RUNS_ROOT/<run_id>` (rest-api 6.4 step 3), or `null` for a run_id that does not
  * match {@link RUN_ID_PATTERN} (`..`, `a/b`, empty, ...), which is never joined onto a path.
+ * {@link RunIndex.lookup} uses it only when it is a real directory (not a symlink).
  */
 export function legacyRunDir(runsRoot: string, runId: string): string | null {
   return isValidRunId(runId) ? join(resolve(runsRoot), runId) : null;
@@ -159,10 +175,40 @@ export class RunIndex {
   }
 
   /**
+   * Whether a symlink leads `dir` out of RUNS_ROOT: `dir` lies below RUNS_ROOT but, with every
+   * symlink resolved, not below the real RUNS_ROOT (or is RUNS_ROOT itself). False for a path that
+   * does not exist (nothing to follow) and for a path outside RUNS_ROOT (an absolute index entry,
+   * rest-api 6.4, is taken as it is).
+   */
+  async leadsOutOfRoot(dir: string): Promise<boolean> {
+    const abs = resolve(dir);
+    if (!isPathWithin(this.runsRoot, abs)) return false;
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch {
+      return false;
+    }
+    let realRoot: string;
+    try {
+      realRoot = await realpath(this.runsRoot);
+    } catch {
+      return true;
+    }
+    return real === realRoot || !isPathWithin(realRoot, real);
+  }
+
+  /** `dir` (as given) if it is a directory that no symlink leads out of RUNS_ROOT ({@link leadsOutOfRoot}), else null. */
+  async checkRunDir(dir: string): Promise<string | null> {
+    return (await isDirectory(dir)) && !(await this.leadsOutOfRoot(dir)) ? dir : null;
+  }
+
+  /**
    * Run directory of a run_id (rest-api 6.4): (1) the memory cache if the directory still exists;
-   * (2) the index file; (3) the legacy `RUNS_ROOT/<run_id>` if it is a directory. A run_id not
-   * matching {@link RUN_ID_PATTERN} is never looked up (so `..` cannot reach RUNS_ROOT's parent).
-   * Throws 404 `runs.not_found`.
+   * (2) the index file; (3) the legacy `RUNS_ROOT/<run_id>` if it is a real directory (a symlink
+   * there is never followed). A run_id not matching {@link RUN_ID_PATTERN} is never looked up (so
+   * `..` cannot reach RUNS_ROOT's parent), and no directory is returned that a symlink leads out
+   * of RUNS_ROOT ({@link checkRunDir}). Throws 404 `runs.not_found`.
    */
   async resolve(runId: string): Promise<string> {
     const dir = await this.lookup(runId);
@@ -175,19 +221,20 @@ export class RunIndex {
     if (!isValidRunId(runId)) return null;
     const cached = this.#cache.get(runId);
     if (cached !== undefined) {
-      if (await isDirectory(cached)) return cached;
+      if ((await this.checkRunDir(cached)) !== null) return cached;
       this.#cache.delete(runId);
     }
     const stored = (await this.#readFile()).get(runId);
     if (stored !== undefined) {
       const dir = this.#toAbsolute(stored);
-      if (await isDirectory(dir)) {
+      if ((await this.checkRunDir(dir)) !== null) {
         this.#cache.set(runId, dir);
         return dir;
       }
     }
     const legacy = legacyRunDir(this.runsRoot, runId);
-    return legacy !== null && (await isDirectory(legacy)) ? legacy : null;
+    if (legacy === null || !(await isRealDirectory(legacy))) return null;
+    return this.checkRunDir(legacy);
   }
 
   /** Resolves when every change made so far is on disk (rejects if the last write failed). */
@@ -216,7 +263,8 @@ export class RunIndex {
       });
       return;
     }
-    const sorted: Record<string, string> = {};
+    // No prototype: run_ids such as `__proto__` or `constructor` are keys like any other.
+    const sorted = Object.create(null) as Record<string, string>;
     for (const key of [...this.#entries.keys()].sort()) sorted[key] = this.#entries.get(key) as string;
     await writeJsonAtomic(this.indexPath, sorted, { tmpPath: this.tmpPath, sortKeys: true });
   }

@@ -1,6 +1,6 @@
 /** Run index `_run_paths.json` and the storage.exists check on a real filesystem. */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -144,4 +144,68 @@ test('storage.exists: the first existing target file of a job is reported before
     assert.equal(err.message, 'Run data already exists: Wells/slot02/EIS/Demo_BatchA_2025-11-03_10-15-31Z_slot02_EIS.csv');
     return true;
   });
+});
+
+test('prototype keys as run_ids (__proto__, constructor, toString, ...) are written, reloaded and resolved (#10)', async (t) => {
+  const root = await makeRoot(t);
+  const index = await RunIndex.load(root);
+  const ids = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', 'normal'];
+  for (const [i, id] of ids.entries()) {
+    await mkdir(join(root, `E/t${i}`), { recursive: true });
+    await index.add(id, join(root, `E/t${i}`));
+  }
+  const onDisk = JSON.parse(await readFile(join(root, '_run_paths.json'), 'utf8')) as object;
+  assert.deepEqual(Object.keys(onDisk), [...ids].sort(), 'every key is in the file');
+  const reloaded = await RunIndex.load(root);
+  for (const [i, id] of ids.entries()) {
+    assert.equal(reloaded.has(id), true, id);
+    assert.equal(await reloaded.resolve(id), join(root, `E/t${i}`), id);
+  }
+  await reloaded.remove('__proto__');
+  assert.deepEqual(Object.keys(JSON.parse(await readFile(join(root, '_run_paths.json'), 'utf8')) as object), ids.filter((i) => i !== '__proto__').sort());
+  // Not in the index: a prototype key is not found (no inherited member taken for an entry).
+  assert.equal(reloaded.has('__proto__'), false);
+  assert.equal(await reloaded.lookup('__proto__'), null);
+});
+
+test('a symlink never leads a run lookup out of RUNS_ROOT: legacy symlinks, symlinked folders of index entries', async (t) => {
+  const base = await makeRoot(t);
+  const root = join(base, 'runs');
+  const outside = join(base, 'outside');
+  await mkdir(join(outside, 'Wells/slot01'), { recursive: true });
+  await mkdir(root);
+  const index = await RunIndex.load(root);
+
+  // A symlink placed directly in RUNS_ROOT, named like a run_id: the legacy fallback does not follow it.
+  await symlink(outside, join(root, 'legacy_link'));
+  assert.equal(await index.lookup('legacy_link'), null);
+  await assert.rejects(index.resolve('legacy_link'), isRunNotFound);
+  // Not even when it points at a directory inside RUNS_ROOT (the legacy layout has no symlinks).
+  await mkdir(join(root, 'real_run'));
+  await symlink(join(root, 'real_run'), join(root, 'inner_link'));
+  assert.equal(await index.lookup('inner_link'), null);
+  assert.equal(await index.lookup('real_run'), join(root, 'real_run'));
+
+  // An index entry whose experiment folder is a symlink out of RUNS_ROOT.
+  await symlink(outside, join(root, 'Exp'));
+  await writeFile(join(root, '_run_paths.json'), JSON.stringify({ via_link: 'Exp', via_link_below: 'Exp/Wells', root_itself: '.' }));
+  for (const id of ['via_link', 'via_link_below', 'root_itself']) assert.equal(await index.lookup(id), null, id);
+  assert.equal(await index.leadsOutOfRoot(join(root, 'Exp/Wells')), true);
+  assert.equal(await index.leadsOutOfRoot(join(root, 'real_run')), false);
+  assert.equal(await index.leadsOutOfRoot(join(root, 'missing/dir')), false, 'nothing to follow');
+
+  // A symlinked folder that stays inside RUNS_ROOT is fine for an index entry.
+  await mkdir(join(root, 'Store/ts'), { recursive: true });
+  await symlink(join(root, 'Store'), join(root, 'Alias'));
+  await writeFile(join(root, '_run_paths.json'), JSON.stringify({ alias: 'Alias/ts' }));
+  assert.equal(await index.lookup('alias'), join(root, 'Alias/ts'));
+
+  // A cached entry whose folder was swapped for a symlink out is dropped.
+  await mkdir(join(root, 'Swap/ts'), { recursive: true });
+  await index.add('swapped', join(root, 'Swap/ts'));
+  assert.equal(await index.lookup('swapped'), join(root, 'Swap/ts'));
+  await rm(join(root, 'Swap'), { recursive: true });
+  await symlink(outside, join(root, 'Swap'));
+  await mkdir(join(outside, 'ts'));
+  assert.equal(await index.lookup('swapped'), null);
 });

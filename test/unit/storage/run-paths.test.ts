@@ -90,3 +90,22 @@ test('code-point order differs from UTF-16 order above the BMP', () => {
 test('formatJson: pretty-printed, sorted keys at every level', () => {
   assert.equal(formatJson({ b: 1, a: { d: 2, c: [3, { f: 1, e: 0 }] } }, true), '{\n  "a": {\n    "c": [\n      3,\n      {\n        "e": 0,\n        "f": 1\n      }\n    ],\n    "d": 2\n  },\n  "b": 1\n}\n');
 });
+
+test('run index: every prototype key is an ordinary run_id when read and when formatted (#10)', () => {
+  const keys = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf', 'prototype'];
+  const text = `{${keys.map((k, i) => `"${k}": "E/t${i}"`).join(', ')}, "plain": "E/p"}`;
+  const parsed = parseRunIndex(text);
+  assert.deepEqual([...parsed.keys()], [...keys, 'plain']);
+  keys.forEach((k, i) => assert.equal(parsed.get(k), `E/t${i}`, k));
+
+  // What RunIndex writes: a prototype-less object, keys sorted (formatJson with sortKeys).
+  const obj = Object.create(null) as Record<string, string>;
+  for (const k of [...parsed.keys()].sort()) obj[k] = parsed.get(k)!;
+  const written = formatJson(obj, true);
+  assert.deepEqual(parseRunIndex(written), new Map([...parsed].sort((a, b) => (a[0] < b[0] ? -1 : 1))));
+  assert.match(written, /"__proto__": "E\/t0"/);
+  // sortKeys re-creates every object: a plain object's `__proto__` key survives that too.
+  assert.equal(formatJson(JSON.parse('{"b": 1, "__proto__": {"x": 2}}'), true), '{\n  "__proto__": {\n    "x": 2\n  },\n  "b": 1\n}\n');
+  // Values that are no strings, or keys that are not even run_ids, do not break the rest.
+  assert.deepEqual([...parseRunIndex('{"__proto__": 5, "constructor": "E/c"}')], [['constructor', 'E/c']]);
+});
