@@ -24,8 +24,9 @@ export interface RunDirContents {
 }
 
 /**
- * Walk a run directory asynchronously without following symbolic links. Symlinks and other
- * non-regular entries are not part of the upload and not verified.
+ * Walk a run directory asynchronously without following symbolic links. Symlinks, hardlinked
+ * files (more than one name) and other non-regular entries are not part of the upload and not
+ * verified.
  */
 export async function listRunDir(runDir: string): Promise<RunDirContents> {
   const files: LocalFile[] = [];
@@ -42,7 +43,8 @@ export async function listRunDir(runDir: string): Promise<RunDirContents> {
       } else if (entry.isFile()) {
         if (rel === '' && MARKER_NAMES.includes(entry.name)) continue;
         const st = await fs.lstat(path.join(abs, entry.name));
-        files.push({ rel: childRel, size: st.size });
+        // A file with a second name (a hardlink) may be anyone's file: never uploaded.
+        if (st.isFile() && st.nlink === 1) files.push({ rel: childRel, size: st.size });
       }
     }
   };

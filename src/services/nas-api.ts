@@ -2,11 +2,17 @@
 import { DaemonError } from '../errors.js';
 import type { JobEngine } from '../jobs/engine.js';
 import type { NasService } from '../nas/index.js';
-import type { RunIndex } from '../storage/run-index.js';
+import { runNotFound, type RunIndex } from '../storage/run-index.js';
 import type { NasApi } from './api.js';
 
 export function createNasApi(nas: NasService, engine: JobEngine, runIndex: RunIndex): NasApi {
-  const runDirOf = async (runId: string): Promise<string> => engine.job(runId)?.record.run_dir ?? (await runIndex.resolve(runId));
+  /** A job's folder, else the index's lookup; never a folder that a symlink leads out of RUNS_ROOT. */
+  const runDirOf = async (runId: string): Promise<string> => {
+    const known = engine.job(runId)?.record.run_dir;
+    if (known === undefined) return runIndex.resolve(runId);
+    if (await runIndex.leadsOutOfRoot(known)) throw runNotFound();
+    return known;
+  };
   return {
     setup: (body) => nas.setup(body),
     health: () => nas.health(),

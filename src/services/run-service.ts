@@ -8,15 +8,22 @@ import { DaemonError } from '../errors.js';
 import type { JobEngine } from '../jobs/engine.js';
 import { WELLS_DIR } from '../storage/names.js';
 import { listRunFiles, openRunFile } from '../storage/run-files.js';
-import type { RunIndex } from '../storage/run-index.js';
+import { runNotFound, type RunIndex } from '../storage/run-index.js';
 import { openZipStream, type ZipTaskRunner } from '../storage/zip-stream.js';
 import type { RunApi } from './api.js';
 
 export function createRunService(engine: JobEngine, runIndex: RunIndex, pool: ZipTaskRunner): RunApi {
-  /** Run directory and owned slots; legacy runs without a job record own every slot folder. */
+  /**
+   * Run directory and owned slots; legacy runs without a job record own every slot folder. A run
+   * directory that a symlink leads out of RUNS_ROOT is not found (the index's lookup refuses those
+   * itself; a job's recorded folder is checked here, in case one was swapped in since).
+   */
   async function scope(runId: string): Promise<{ runDir: string; slots: string[] }> {
     const known = engine.job(runId)?.record;
-    if (known) return { runDir: known.run_dir, slots: known.slots.map((s) => s.slot) };
+    if (known) {
+      if (await runIndex.leadsOutOfRoot(known.run_dir)) throw runNotFound();
+      return { runDir: known.run_dir, slots: known.slots.map((s) => s.slot) };
+    }
     const runDir = await runIndex.resolve(runId);
     let slots: string[] = [];
     try {

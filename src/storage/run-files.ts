@@ -3,11 +3,11 @@
  * run's own slots plus the NAS markers at the top of the run directory. Several runs may share a
  * run directory; each sees only its own slots.
  */
-import { constants as fsConstants } from 'node:fs';
-import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
-import { join, posix, sep, win32 } from 'node:path';
+import { lstat, opendir, realpath, stat } from 'node:fs/promises';
+import { join, posix, win32 } from 'node:path';
 import { Readable } from 'node:stream';
 import { DaemonError } from '../errors.js';
+import { isPlainRunFile, isSingleLinkedFile, isStrictlyInside, openConfinedFile } from './confined-file.js';
 import { RUN_MARKER_FILES, WELLS_DIR, sanitizeSegment } from './names.js';
 
 export function fileNotFound(): DaemonError {
@@ -63,11 +63,14 @@ async function walkRegularFiles(absDir: string, relDir: string, out: string[]): 
     throw err;
   }
   const subdirs: string[] = [];
+  const files: string[] = [];
   for await (const entry of dir) {
     // Dirent types come from lstat semantics: a symlink is neither a file nor a directory here.
-    if (entry.isFile()) out.push(`${relDir}/${entry.name}`);
+    if (entry.isFile()) files.push(entry.name);
     else if (entry.isDirectory()) subdirs.push(entry.name);
   }
+  // A file with a second name (a hardlink) may be anyone's file: never part of a run.
+  for (const name of files) if (await isPlainRunFile(join(absDir, name))) out.push(`${relDir}/${name}`);
   for (const name of subdirs) await walkRegularFiles(join(absDir, name), `${relDir}/${name}`, out);
 }
 
@@ -82,13 +85,14 @@ async function isRealDirectory(path: string): Promise<boolean> {
 /**
  * Every regular file the run owns, as run-relative `/` paths sorted by code point: a recursive,
  * asynchronous walk of `Wells/<slot>/` for each of `slots` (symbolic links are neither followed
- * nor listed) plus `UPLOAD_DONE` / `upload_failed` when they are regular files.
+ * nor listed, files with more than one name — hardlinks — are not listed) plus `UPLOAD_DONE` /
+ * `upload_failed` when they are such files.
  */
 export async function listRunFiles(runDir: string, slots: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const marker of RUN_MARKER_FILES) {
     try {
-      if ((await lstat(join(runDir, marker))).isFile()) out.push(marker);
+      if (isSingleLinkedFile(await lstat(join(runDir, marker)))) out.push(marker);
     } catch {
       // absent
     }
@@ -124,6 +128,8 @@ export function normaliseRunFilePath(requested: string, slots: readonly string[]
 export interface ResolvedRunFile {
   /** Real path of the file (symlinks resolved, inside the run directory). */
   absPath: string;
+  /** Real path of the run directory. */
+  realRunDir: string;
   /** Run-relative `/` path as requested (after normalisation). */
   relPath: string;
   size: number;
@@ -131,15 +137,12 @@ export interface ResolvedRunFile {
   name: string;
 }
 
-function isInside(parent: string, child: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
-}
-
 /**
  * Resolves a download path (rest-api 6.6). Every refusal is 404 `runs.file_not_found`, so the
  * existence of anything outside the run is never revealed: empty, absolute, NUL, `..` escaping,
  * outside the run's own files, missing, real path (all symlinks resolved) outside the real run
- * directory, or not a regular file. A symlink whose target stays inside the run directory is served.
+ * directory, not a regular file, or a file with a second name (a hardlink, which may be anyone's
+ * file). A symlink whose target stays inside the run directory is served.
  */
 export async function resolveRunFile(runDir: string, slots: readonly string[], requested: string): Promise<ResolvedRunFile> {
   const relPath = normaliseRunFilePath(requested, slots);
@@ -152,17 +155,17 @@ export async function resolveRunFile(runDir: string, slots: readonly string[], r
   } catch {
     throw fileNotFound();
   }
-  if (realFile === realRunDir || !isInside(realRunDir, realFile)) throw fileNotFound();
+  if (!isStrictlyInside(realRunDir, realFile)) throw fileNotFound();
   let size: number;
   try {
     const st = await stat(realFile);
-    if (!st.isFile()) throw fileNotFound();
+    if (!isSingleLinkedFile(st)) throw fileNotFound();
     size = st.size;
   } catch {
     throw fileNotFound();
   }
   const name = relPath.slice(relPath.lastIndexOf('/') + 1);
-  return { absPath: realFile, relPath, size, name };
+  return { absPath: realFile, realRunDir, relPath, size, name };
 }
 
 export interface OpenedRunFile extends ResolvedRunFile {
@@ -171,17 +174,19 @@ export interface OpenedRunFile extends ResolvedRunFile {
 }
 
 /**
- * {@link resolveRunFile}, then opens the real path without following a symlink swapped in since
- * (O_NOFOLLOW) and checks the opened handle is still a regular file; size from the handle.
+ * {@link resolveRunFile}, then opens the real path so that whatever was swapped in since (a
+ * symlink, a hardlink, a FIFO) is refused: the opened file must still be a one-name regular file
+ * inside the real run directory (confined-file.ts); size from the handle.
  */
 export async function openRunFile(runDir: string, slots: readonly string[], requested: string): Promise<OpenedRunFile> {
   const resolved = await resolveRunFile(runDir, slots, requested);
   let handle;
   try {
-    handle = await open(resolved.absPath, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+    handle = await openConfinedFile(resolved.realRunDir, resolved.absPath);
   } catch {
     throw fileNotFound();
   }
+  if (handle === null) throw fileNotFound();
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw fileNotFound();

@@ -4,11 +4,11 @@
  * time in the given order, and its output goes back to the main thread as transferred chunks
  * under credit-based flow control (see zip-protocol.ts).
  */
-import { constants as fsConstants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { realpath, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import archiver from 'archiver';
+import { openConfinedFile } from './confined-file.js';
 import type { ZipMainMessage, ZipTaskPayload, ZipTaskResult, ZipWorkerMessage } from './zip-protocol.js';
 
 class AbortedZip extends Error {
@@ -121,9 +121,12 @@ export async function writeZipToPort(payload: ZipTaskPayload): Promise<ZipTaskRe
 
   let current: { handle: FileHandle; stream: NodeJS.ReadableStream & { destroy(): void } } | null = null;
   try {
+    // Every entry must be a one-name regular file inside the real run directory at the moment it
+    // is opened (confined-file.ts): a symlink or hardlink placed in the run is skipped, never read.
+    const realRunDir = await realpath(runDir);
     for (const rel of files) {
       if (aborted) throw new AbortedZip();
-      const handle = await openRegularFile(join(runDir, ...rel.split('/')));
+      const handle = await openConfinedFile(realRunDir, join(runDir, ...rel.split('/')));
       if (handle === null) {
         result.skipped.push(rel);
         continue;
@@ -173,15 +176,4 @@ export async function writeZipToPort(payload: ZipTaskPayload): Promise<ZipTaskRe
     port.close();
   }
   return result;
-}
-
-/** Opens a file for reading without following a final symlink; null when it vanished or is not openable. */
-async function openRegularFile(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'EISDIR') return null;
-    throw err;
-  }
 }

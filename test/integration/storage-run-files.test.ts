@@ -1,6 +1,6 @@
 /** Listing and single-file download safety (rest-api 6.5, 6.6) on a real filesystem. */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -170,4 +170,24 @@ test('a download stream is bounded by the size at open time (a CSV still growing
   await writeFile(join(f.runDir, path), 'csv slot01 CV\r\nmore rows appended later\r\n');
   const body = await text(opened.stream);
   assert.equal(Buffer.byteLength(body), opened.size);
+});
+
+test('hardlinks are neither listed nor served, wherever the other name is; a FIFO is not served', async (t) => {
+  const f = await makeSharedRun(t);
+  const cv = join(f.runDir, 'Wells/slot01/CV');
+  await link(join(f.outside, 'secret.txt'), join(cv, 'hardlink_out.csv')); // other name outside the run
+  await link(join(f.runDir, 'notes.txt'), join(cv, 'hardlink_in.txt')); // other name inside the run
+  await link(join(f.outside, 'secret.txt'), join(f.runDir, 'upload_failed')); // a marker that is a hardlink
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [join(cv, 'fifo.csv')]);
+  const listed = await listRunFiles(f.runDir, ['slot01']);
+  for (const name of ['hardlink_out.csv', 'hardlink_in.txt', 'fifo.csv']) assert.ok(!listed.some((p) => p.endsWith(name)), name);
+  assert.ok(!listed.includes('upload_failed'));
+  assert.ok(listed.includes('UPLOAD_DONE'));
+  for (const path of ['Wells/slot01/CV/hardlink_out.csv', 'Wells/slot01/CV/hardlink_in.txt', 'upload_failed', 'Wells/slot01/CV/fifo.csv']) {
+    await assert.rejects(openRunFile(f.runDir, ['slot01'], path), isFileNotFound, path);
+  }
+  // Once the other name is gone the file has one name again, and is the run's.
+  await rm(join(f.runDir, 'notes.txt'));
+  assert.equal(await text((await openRunFile(f.runDir, ['slot01'], 'Wells/slot01/CV/hardlink_in.txt')).stream), 'not owned by any run');
 });

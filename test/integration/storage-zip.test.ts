@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, open, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -176,6 +176,27 @@ describe('streamed run ZIP', () => {
     const zip = await buffer(stream);
     assert.deepEqual((await stream.result).skipped, ['Wells/slot01/CV/gone.csv']);
     assert.deepEqual(parseCentralDirectory(zip).map((e) => e.name), [files[0], files[2]]);
+  });
+
+  test('symlinks and hardlinks handed to the task (or swapped in after listing) are skipped, never read', async () => {
+    const cv = join(runDir, 'Wells/slot01/CV');
+    await mkdir(join(root, 'outdir'), { recursive: true });
+    await writeFile(join(root, 'outdir/secret.csv'), 'outside secret');
+    await link(join(root, 'outside.txt'), join(cv, 'hard.csv'));
+    await symlink(join(root, 'outdir'), join(runDir, 'Wells/slot01/linkdir'));
+    const files = [
+      'Wells/slot01/CV/link.csv', // symlink to a file outside
+      'Wells/slot01/CV/hard.csv', // hardlink to a file outside
+      'Wells/slot01/linkdir/secret.csv', // through a symlinked directory
+      'Wells/slot02/CV/Demo_BatchA_2025-11-03_10-15-31Z_slot02_CV.csv',
+    ];
+    const stream = await openZipStream(pool, runDir, files);
+    const zip = await buffer(stream);
+    assert.deepEqual((await stream.result).skipped, files.slice(0, 3));
+    assert.deepEqual(parseCentralDirectory(zip).map((e) => e.name), [files[3]]);
+    assert.ok(!zip.includes(Buffer.from('outside')), 'no byte of an outside file');
+    await rm(join(cv, 'hard.csv'));
+    await rm(join(runDir, 'Wells/slot01/linkdir'));
   });
 
   test('a slow reader keeps at most the credit window in flight', async () => {
