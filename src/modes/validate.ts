@@ -378,19 +378,27 @@ function validateResolved(mode: ModeName, raw: unknown, out: Collector): Interna
   }
   const validate = VALIDATORS.get(mode)!;
   if (!validate(coerced)) {
+    // Fields that already have an issue, per parameter: a list of 10^5 bad elements stays linear.
+    const reported = new Map<FieldState, Set<string>>();
     for (const e of validate.errors ?? []) {
       const name = e.instancePath.split('/')[1] ?? '';
       const st = states.get(name);
       const issue = issueOfAjvError(e, st?.decl);
+      if (issue === null || st === undefined) continue;
+      let fields = reported.get(st);
+      if (fields === undefined) reported.set(st, (fields = new Set(st.errors.map((x) => x.field))));
       // Skip list elements that already failed coercion (they were passed as null).
-      if (issue !== null && st !== undefined && !st.errors.some((x) => x.field === issue.field)) st.errors.push(issue);
+      if (fields.has(issue.field)) continue;
+      fields.add(issue.field);
+      st.errors.push(issue);
     }
   }
   for (const st of states.values()) {
     // List element issues in index order, whichever stage found them.
     st.errors.sort((a, b) => elementIndex(a.field) - elementIndex(b.field));
-    out.errors.push(...st.errors);
-    if (st.errors.length === 0) out.warnings.push(...st.warnings);
+    // One at a time: spreading 10^5 issues into push() overflows the call stack.
+    for (const issue of st.errors) out.errors.push(issue);
+    if (st.errors.length === 0) for (const warning of st.warnings) out.warnings.push(warning);
   }
 
   const fields = new Fields(states);
