@@ -13,6 +13,7 @@ import { pino, type Logger } from 'pino';
 import type { DaemonConfig } from './config.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { createApp } from './http/app.js';
+import { createHttpServer } from './http/server.js';
 import { HTTP_REDACT_PATHS } from './http/request-log.js';
 import { JobEngine } from './jobs/engine.js';
 import { isJobRecord, type JobRecord } from './jobs/job-record.js';
@@ -143,10 +144,14 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     health: { details: () => ({ plotting: plots.status(), event_loop_delay: loop.read(), slots_busy: engine.busySlots.length }) },
     config: { apiKey: config.apiKey, boxId: config.boxId, build: config.build, driverVersion: DRIVER_VERSION, firmwareVersion: 'unknown' },
   };
-  const app = createApp({ services, logger });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  const app = createApp({ services, logger, guard: { allowedHosts: config.allowedHosts, listenHost: config.host } });
+  const server = createHttpServer(app, { logger, limits: config.httpLimits });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address();
   // Always emitted (warn level too) so supervisors and benches learn the bound port.

@@ -1,9 +1,11 @@
 /**
  * `createApp({services, logger})`: the Koa application of the HTTP API. It does not listen
- * (src/cli/serve.ts does). Middleware order:
+ * (src/main.ts serves it through createHttpServer, server.ts). Middleware order:
  *
  *   request id + child logger (one line per request)
+ *   → security headers (every response, errors included: security-headers.ts)
  *   → error mapper (every throw becomes the 1.4 envelope)
+ *   → Host and Origin checks (421 http.forbidden_host, 403 http.forbidden_origin: request-guard.ts)
  *   → route table via @koa/router, each route running: auth → input (path params, body
  *     reading/parsing, schema validation) → handler
  *   → fallback: 404 http.not_found / 405 http.method_not_allowed
@@ -17,17 +19,31 @@ import type { Logger } from 'pino';
 import { isAuthorised } from './auth.js';
 import { MAX_JSON_BODY_BYTES, parseJsonBody, readRawBody } from './body.js';
 import { httpErrors, mapErrorToResponse } from './errors.js';
+import { MAX_JSON_DEPTH } from './limits.js';
+import { createRequestGuard, type RequestGuardOptions } from './request-guard.js';
+import { setSecurityHeaders } from './security-headers.js';
+import { findClientErrorAnswer } from './server.js';
 import { HTTP_REDACT_PATHS, createRequestLogMiddleware, type RequestState } from './request-log.js';
 import { createRouteTable } from './route-table.js';
 import { isReadableBody, type AnyRoute, type RouteResult } from './route-types.js';
 import { isValidRunId } from '../services/api.js';
 import type { AppServices } from '../services/api.js';
-import { bodyMissingIssue, createRequestValidator, jsonInvalidIssue, type RequestValidator, type ValidationIssue } from './validation.js';
+import {
+  bodyMissingIssue,
+  createRequestValidator,
+  jsonInvalidIssue,
+  jsonTooDeepIssue,
+  limitIssues,
+  type RequestValidator,
+  type ValidationIssue,
+} from './validation.js';
 
 export interface CreateAppOptions {
   services: AppServices;
   /** Root (or component) logger; the app derives a child with secret redaction. */
   logger: Logger;
+  /** Names the daemon answers to besides the built-in ones (Host check, request-guard.ts). */
+  guard?: RequestGuardOptions;
 }
 
 /** Validated input of the matched route, handed from the input middleware to the handler. */
@@ -44,14 +60,32 @@ function toKoaPath(path: string): string {
   return path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
 }
 
-/** Remove every response header except the request id (before writing an error). */
+/**
+ * Remove every response header except the request id (before writing an error); the security
+ * headers are set again with their API values (a route may have replaced one, e.g. /docs's CSP).
+ */
 function clearHeaders(ctx: Koa.Context): void {
   for (const name of ctx.res.getHeaderNames()) if (name !== 'x-request-id') ctx.res.removeHeader(name);
+  setSecurityHeaders(ctx.res);
 }
 
+const CLIENT_GONE_CODES: ReadonlySet<unknown> = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
 function respondWithError(ctx: Koa.Context, err: unknown): void {
-  const mapped = mapErrorToResponse(err);
   const state = ctx.state as AppState;
+  if (!ctx.writable && CLIENT_GONE_CODES.has((err as { code?: unknown } | null)?.code)) {
+    // The client went away, or the server cut the connection (request timeout, answered by
+    // server.ts straight on the socket): nobody left to answer; the request log says which.
+    const answer = findClientErrorAnswer(ctx.req.socket);
+    if (answer !== undefined) {
+      ctx.status = answer.status;
+      state.errorCode = answer.code;
+    } else {
+      state.log.debug({ code: (err as { code: unknown }).code }, 'client went away during the request');
+    }
+    return;
+  }
+  const mapped = mapErrorToResponse(err);
   state.errorCode = mapped.body.code;
   if (mapped.unexpected || mapped.status >= 500) state.error = err;
   if (ctx.headerSent || !ctx.writable) return;
@@ -86,10 +120,16 @@ function copyQuery(query: Record<string, string | string[] | undefined>): Record
 }
 
 async function readBody(ctx: Koa.Context): Promise<{ value: unknown; issues: ValidationIssue[] }> {
-  const parsed = parseJsonBody(await readRawBody(ctx.req, MAX_JSON_BODY_BYTES));
+  const parsed = parseJsonBody(await readRawBody(ctx.req, MAX_JSON_BODY_BYTES), MAX_JSON_DEPTH);
   if (parsed.kind === 'invalid') return { value: undefined, issues: [jsonInvalidIssue()] };
+  if (parsed.kind === 'too_deep') return { value: undefined, issues: [jsonTooDeepIssue(MAX_JSON_DEPTH)] };
   if (parsed.kind === 'absent') return { value: undefined, issues: [bodyMissingIssue()] };
   return { value: parsed.value, issues: [] };
+}
+
+/** `target.push(...items)` without spreading: a 1 MiB body can yield 10^5 issues, too many arguments for one call. */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }
 
 function createInputMiddleware(route: AnyRoute, services: AppServices, validator: RequestValidator): Koa.Middleware {
@@ -108,18 +148,18 @@ function createInputMiddleware(route: AnyRoute, services: AppServices, validator
     let body: unknown;
     if (route.bodySchema !== null) {
       const read = await readBody(ctx);
-      issues.push(...read.issues);
+      appendAll(issues, read.issues);
       if (read.issues.length === 0) {
         body = read.value;
-        issues.push(...validator.check(route.bodySchema, 'body', body));
+        appendAll(issues, validator.check(route.bodySchema, 'body', body));
       }
     }
     let query: unknown = {};
     if (route.querySchema !== null) {
       query = copyQuery(ctx.query);
-      issues.push(...validator.check(route.querySchema, 'query', query));
+      appendAll(issues, validator.check(route.querySchema, 'query', query));
     }
-    if (issues.length > 0) throw httpErrors.validation(issues);
+    if (issues.length > 0) throw httpErrors.validation(limitIssues(issues));
     (ctx.state as AppState).input = { params, body, query };
     await next();
   };
@@ -181,8 +221,16 @@ function installStreamErrorHandler(app: Koa, log: Logger): void {
   app.on('error', (err: unknown) => log.warn({ err }, 'koa error'));
 }
 
+/** Outermost but one: the security headers, set before anything can answer. */
+function createSecurityHeadersMiddleware(): Koa.Middleware {
+  return async (ctx, next) => {
+    setSecurityHeaders(ctx.res);
+    await next();
+  };
+}
+
 /** Build the Koa application (not listening). Schemas are compiled here, once. */
-export function createApp({ services, logger }: CreateAppOptions): Koa {
+export function createApp({ services, logger, guard }: CreateAppOptions): Koa {
   const log = logger.child({ component: 'http' }, { redact: { paths: [...HTTP_REDACT_PATHS], censor: '[redacted]' } });
   const apiKey = services.config.apiKey;
   const validator = createRequestValidator();
@@ -200,7 +248,9 @@ export function createApp({ services, logger }: CreateAppOptions): Koa {
   const app = new Koa();
   installStreamErrorHandler(app, log);
   app.use(createRequestLogMiddleware(log));
+  app.use(createSecurityHeadersMiddleware());
   app.use(createErrorMiddleware());
+  app.use(createRequestGuard(guard));
   app.use(router.routes());
   app.use(createFallbackMiddleware(router));
   return app;

@@ -1,12 +1,37 @@
 /**
  * GET /docs: one self-contained HTML page (inline CSS, no scripts, nothing fetched from
  * elsewhere) generated from the route table and the schemas, so it lists exactly the
- * endpoints the router serves.
+ * endpoints the router serves. It is served with {@link DOCS_CONTENT_SECURITY_POLICY}, which
+ * allows its one `<style>` element (by hash) and nothing else.
  */
+import { createHash } from 'node:crypto';
+import { MAX_JSON_BODY_BYTES } from './body.js';
 import { buildErrorEnvelope, statusOfCode } from './errors.js';
+import { MAX_HEADER_BYTES, MAX_JSON_DEPTH } from './limits.js';
 import { groupCodesByStatus, listRouteErrorCodes } from './openapi.js';
 import type { AnyRoute } from './route-types.js';
 import { ALL_API_SCHEMAS, listModeParamSchemas } from './schemas.js';
+import { buildDocsContentSecurityPolicy } from './security-headers.js';
+
+/** The page's only styles (one inline element; the page's CSP allows exactly this text). */
+const DOCS_PAGE_STYLE = `
+body { font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; color: #1d2329; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; }
+pre { background: #f4f6f8; padding: 0.75rem; overflow-x: auto; border-radius: 4px; }
+pre.curl { background: #1d2329; color: #e8edf2; }
+section { border-top: 1px solid #d5dbe1; padding-top: 0.5rem; margin-top: 1.5rem; }
+.method { display: inline-block; min-width: 3.2rem; text-align: center; font-weight: 600; border-radius: 3px; padding: 0 0.3rem; color: #fff; font-size: 0.85em; }
+.method.get { background: #2f7d4f; } .method.post { background: #2a5ea8; }
+.meta, .note { color: #55606b; }
+table { border-collapse: collapse; } td, th { border: 1px solid #d5dbe1; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
+ul.toc { list-style: none; padding-left: 0; } ul.toc a { text-decoration: none; }
+`;
+
+/** Content-Security-Policy of the page: its own `<style>` element and nothing else. */
+export const DOCS_CONTENT_SECURITY_POLICY = buildDocsContentSecurityPolicy(createHash('sha256').update(DOCS_PAGE_STYLE, 'utf8').digest('base64'));
+
+/** Codes answered before a request reaches the router (server.ts), listed once for the whole API. */
+const CONNECTION_ERROR_CODES = ['http.bad_request', 'http.request_timeout', 'http.headers_too_large'] as const;
 
 /** Base URL used in the curl examples. */
 export const DOCS_BASE_URL = 'http://localhost:8000';
@@ -111,18 +136,7 @@ export function renderDocsPage(routes: readonly AnyRoute[]): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>beepbox API</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; color: #1d2329; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; }
-pre { background: #f4f6f8; padding: 0.75rem; overflow-x: auto; border-radius: 4px; }
-pre.curl { background: #1d2329; color: #e8edf2; }
-section { border-top: 1px solid #d5dbe1; padding-top: 0.5rem; margin-top: 1.5rem; }
-.method { display: inline-block; min-width: 3.2rem; text-align: center; font-weight: 600; border-radius: 3px; padding: 0 0.3rem; color: #fff; font-size: 0.85em; }
-.method.get { background: #2f7d4f; } .method.post { background: #2a5ea8; }
-.meta, .note { color: #55606b; }
-table { border-collapse: collapse; } td, th { border: 1px solid #d5dbe1; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
-ul.toc { list-style: none; padding-left: 0; } ul.toc a { text-decoration: none; }
-</style>
+<style>${DOCS_PAGE_STYLE}</style>
 </head>
 <body>
 <h1>beepbox API <small>(API version 1.0)</small></h1>
@@ -140,6 +154,20 @@ ${renderJson(envelope)}
 <p>Input that fails the request schemas answers <code>422 request.validation_error</code> with one entry per problem in
 <code>errors</code>; entries never contain the offending value:</p>
 ${renderJson(validation)}
+<h2>Security and limits</h2>
+<ul>
+<li>The <code>Host</code> header must name the box as it answers to: <code>localhost</code>, <code>127.0.0.1</code>,
+<code>[::1]</code>, its host name, the address the request arrived on, or a name listed in <code>BOX_ALLOWED_HOSTS</code>,
+with the box's port; else <code>421 http.forbidden_host</code> (protection against DNS rebinding).</li>
+<li>Requests other than GET, HEAD and OPTIONS sent by a web page of another origin (an <code>Origin</code> header that is
+not the box's own, or <code>Sec-Fetch-Site: cross-site</code>/<code>same-site</code>) are refused with
+<code>403 http.forbidden_origin</code>. Programs such as curl or the GUI client send no <code>Origin</code> and are not affected.</li>
+<li>JSON bodies: at most ${MAX_JSON_BODY_BYTES / 1024 / 1024} MiB (<code>413 request.too_large</code>) and at most
+${MAX_JSON_DEPTH} levels of nested arrays/objects (<code>422 request.validation_error</code>, type <code>json_too_deep</code>).</li>
+<li>Malformed HTTP answers <code>400 http.bad_request</code>, a request (headers and body) not received within the server's
+time limit <code>408 http.request_timeout</code>, request headers over ${MAX_HEADER_BYTES / 1024} KiB
+<code>431 http.headers_too_large</code>; each closes the connection. Downloads are never cut by a time limit while they progress.</li>
+</ul>
 <h2>Endpoints</h2>
 <ul class="toc">
 ${toc}
@@ -151,7 +179,7 @@ accept numeric strings such as <code>"0.1"</code>.</p>
 ${schemas}
 <h2>Error codes</h2>
 <table><tr><th>Status</th><th>Code</th></tr>
-${[...new Set(['http.not_found', 'http.method_not_allowed', ...routes.flatMap(listRouteErrorCodes)])]
+${[...new Set(['http.not_found', 'http.method_not_allowed', ...CONNECTION_ERROR_CODES, ...routes.flatMap(listRouteErrorCodes)])]
   .sort((a, b) => statusOfCode(a) - statusOfCode(b) || (a < b ? -1 : 1))
   .map((c) => `<tr><td>${statusOfCode(c)}</td><td><code>${escapeHtml(c)}</code></td></tr>`)
   .join('\n')}

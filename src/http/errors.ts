@@ -5,6 +5,7 @@
  * `src/http` knows about status numbers, hints or endpoints.
  */
 import { DaemonError, type ContractErrorCode, type ErrorDetails, type ErrorIssue } from '../errors.js';
+import { MAX_HEADER_BYTES } from './limits.js';
 
 /** The status of a contract code and its hint (fixed, or built from the error's details). */
 interface ErrorSpec {
@@ -20,6 +21,19 @@ export const ERROR_TABLE: Readonly<Record<ContractErrorCode, ErrorSpec>> = Objec
   'auth.invalid_api_key': { status: 401, hint: 'X-API-Key header is missing or incorrect.' },
   'http.not_found': { status: 404, hint: 'See GET /docs for the list of endpoints.' },
   'http.method_not_allowed': { status: 405, hint: 'See the Allow header for the methods of this path.' },
+  /** [beepbox] malformed HTTP (request line, header syntax, Content-Length with Transfer-Encoding); the connection is closed. */
+  'http.bad_request': { status: 400, hint: 'Send a well-formed HTTP/1.1 request.' },
+  /** [beepbox] the request (headers and body) did not arrive within the server's time limit; the connection is closed. */
+  'http.request_timeout': { status: 408, hint: 'Send the whole request without pauses, then retry.' },
+  /** [beepbox] request line and headers over the server's limit; the connection is closed. */
+  'http.headers_too_large': { status: 431, hint: `Request line and headers are limited to ${MAX_HEADER_BYTES / 1024} KiB.` },
+  /** [beepbox] a state-changing request sent by a web page of another origin (CSRF). */
+  'http.forbidden_origin': {
+    status: 403,
+    hint: 'Requests that change something are refused from web pages of other sites; call the API from a program (no Origin header) or from the same origin.',
+  },
+  /** [beepbox] the Host header names none of the addresses the daemon answers to (DNS rebinding). */
+  'http.forbidden_host': { status: 421, hint: 'Address the box as localhost, by its IP address, or by a name listed in BOX_ALLOWED_HOSTS (with the port).' },
   'request.too_large': { status: 413, hint: 'JSON bodies are limited to 1 MiB.' },
   'request.validation_error': { status: 422, hint: 'Please check request payload and fields.' },
   'internal.error': { status: 500, hint: '' },
@@ -141,6 +155,8 @@ export const httpErrors = {
   methodNotAllowed: (allowed: readonly string[]): HttpLayerError =>
     new HttpLayerError('http.method_not_allowed', 'Method not allowed', { Allow: allowed.join(', ') }),
   tooLarge: (): DaemonError => new DaemonError('request.too_large', 'Request body too large'),
+  forbiddenOrigin: (): DaemonError => new DaemonError('http.forbidden_origin', 'Cross-origin request refused'),
+  forbiddenHost: (): DaemonError => new DaemonError('http.forbidden_host', 'Host not allowed'),
   validation: (issues: ErrorIssue[]): DaemonError => new DaemonError('request.validation_error', 'Request validation failed', { details: { issues } }),
   jobNotFound: (): DaemonError => new DaemonError('jobs.not_found', 'Unknown run_id'),
   runNotFound: (): DaemonError => new DaemonError('runs.not_found', 'Run not found'),

@@ -5,7 +5,9 @@
  * `schemas/openapi.json`; `test/unit/http/openapi.test.ts` fails when it drifts. Refresh with
  * `npx tsc -p tsconfig.json; node dist/src/http/print-openapi.js > schemas/openapi.json`.
  */
+import { MAX_JSON_BODY_BYTES } from './body.js';
 import { ERROR_TABLE, statusOfCode } from './errors.js';
+import { MAX_HEADER_BYTES, MAX_JSON_DEPTH } from './limits.js';
 import type { AnyRoute } from './route-types.js';
 import { ALL_API_SCHEMAS, API_SCHEMAS, listModeParamSchemas, type JsonSchema } from './schemas.js';
 import { RUN_ID_PATTERN_SOURCE } from '../services/api.js';
@@ -21,7 +23,8 @@ const ERROR_REF = { $ref: `#/components/schemas/${API_SCHEMAS.ErrorEnvelope.name
  * service codes, and `internal.error`. Order: first appearance.
  */
 export function listRouteErrorCodes(route: AnyRoute): string[] {
-  const codes: string[] = [];
+  const codes: string[] = ['http.forbidden_host'];
+  if (route.method !== 'GET') codes.push('http.forbidden_origin');
   if (route.auth === 'key') codes.push('auth.invalid_api_key');
   if (route.requiresNas === true) codes.push('nas.unavailable');
   for (const param of route.pathParams) if (param.runIdNotFound !== undefined) codes.push(param.runIdNotFound);
@@ -120,7 +123,12 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[]): Record<string
         'HTTP API of beepbox, the BEEP potentiostat box daemon (contract: rest-api.md, API version 1.0). ' +
         'When BOX_API_KEY is set every operation except GET /version and GET /health needs the X-API-Key header. ' +
         'Every non-2xx response carries the ErrorEnvelope; unknown paths answer 404 http.not_found, known paths ' +
-        'with another method 405 http.method_not_allowed with an Allow header. Mode parameter schemas are the ' +
+        'with another method 405 http.method_not_allowed with an Allow header. A Host header that names none of ' +
+        'the addresses the box answers to gets 421 http.forbidden_host; a request other than GET/HEAD/OPTIONS sent ' +
+        'by a web page of another origin (Origin, Sec-Fetch-Site) gets 403 http.forbidden_origin. Malformed HTTP ' +
+        'answers 400 http.bad_request, a request not received within the time limit 408 http.request_timeout, ' +
+        `headers over ${MAX_HEADER_BYTES / 1024} KiB 431 http.headers_too_large; these three close the connection. ` +
+        `JSON bodies are limited to ${MAX_JSON_BODY_BYTES / 1024 / 1024} MiB and ${MAX_JSON_DEPTH} levels of nesting. Mode parameter schemas are the ` +
         'ModeParams_<MODE> components; numeric parameters also accept numeric strings.',
     },
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),

@@ -167,3 +167,22 @@ export function jsonInvalidIssue(): ValidationIssue {
 export function bodyMissingIssue(): ValidationIssue {
   return { loc: ['body'], msg: 'Field required', type: 'missing' };
 }
+
+/** The issue for a body whose arrays/objects nest deeper than `limit` (refused before parsing). */
+export function jsonTooDeepIssue(limit: number): ValidationIssue {
+  return { loc: ['body'], msg: `JSON nested deeper than ${limit} levels`, type: 'json_too_deep' };
+}
+
+/** Most issues one 422 lists; a 1 MiB body can hold 10^5 problems, and the answer must stay small. */
+export const MAX_REPORTED_ISSUES = 100;
+
+/**
+ * The first {@link MAX_REPORTED_ISSUES} issues, plus one closing `too_many_errors` issue saying how
+ * many more there were (the input is judged whole; only the list is shortened).
+ */
+export function limitIssues(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  if (issues.length <= MAX_REPORTED_ISSUES) return [...issues];
+  const more = issues.length - MAX_REPORTED_ISSUES;
+  const source = issues[MAX_REPORTED_ISSUES]!.loc[0] ?? 'body';
+  return [...issues.slice(0, MAX_REPORTED_ISSUES), { loc: [source], msg: `${more} more problem${more === 1 ? '' : 's'} not listed`, type: 'too_many_errors' }];
+}

@@ -3,7 +3,7 @@
  * these two routes). Both need the API key like every route the contract does not exempt
  * (rest-api.md 1.3); the committed `schemas/openapi.json` is the key-less copy.
  */
-import { renderDocsPage } from '../docs-page.js';
+import { DOCS_CONTENT_SECURITY_POLICY, renderDocsPage } from '../docs-page.js';
 import { buildOpenApiDocument } from '../openapi.js';
 import { defineRoute, type AnyRoute } from '../route-types.js';
 
@@ -43,7 +43,12 @@ export function createDocRoutes(getTable: () => readonly AnyRoute[]): AnyRoute[]
       responseDescription: 'HTML page.',
       responseContentType: 'text/html',
       errorCodes: [],
-      handler: () => ({ body: (html ??= renderDocsPage(getTable())), type: 'text/html; charset=utf-8' }),
+      handler: () => ({
+        body: (html ??= renderDocsPage(getTable())),
+        type: 'text/html; charset=utf-8',
+        // The page's own inline styles, nothing else (every other answer allows nothing at all).
+        headers: { 'Content-Security-Policy': DOCS_CONTENT_SECURITY_POLICY },
+      }),
     }),
   ];
 }

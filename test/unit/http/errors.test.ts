@@ -5,12 +5,19 @@ import { DaemonError, ValidationError } from '../../../src/errors.js';
 import { NasError } from '../../../src/nas/errors.js';
 import { ERROR_TABLE, buildErrorEnvelope, httpErrors, isContractCode, mapErrorToResponse, statusOfCode } from '../../../src/http/errors.js';
 import { API_SCHEMAS } from '../../../src/http/schemas.js';
+import { formatClientErrorResponse } from '../../../src/http/server.js';
+import { MAX_REPORTED_ISSUES, limitIssues } from '../../../src/http/validation.js';
 
-/** rest-api.md 1.6, row by row, plus beepbox's nas.unavailable. */
+/** rest-api.md 1.6, row by row, plus beepbox's nas.unavailable and the HTTP edge's own codes (issue #10). */
 const CONTRACT_STATUSES: Record<string, number> = {
   'auth.invalid_api_key': 401,
   'http.not_found': 404,
   'http.method_not_allowed': 405,
+  'http.bad_request': 400,
+  'http.request_timeout': 408,
+  'http.headers_too_large': 431,
+  'http.forbidden_origin': 403,
+  'http.forbidden_host': 421,
   'request.too_large': 413,
   'request.validation_error': 422,
   'internal.error': 500,
@@ -154,5 +161,44 @@ describe('mapErrorToResponse', () => {
     assert.deepEqual(validation.body.errors, []);
     assert.equal(mapErrorToResponse(httpErrors.devicesUnavailable()).body.message, 'No devices registered');
     assert.equal(mapErrorToResponse(httpErrors.nasUnavailable()).status, 503);
+  });
+});
+
+describe('malformed HTTP answer (server.ts)', () => {
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+  const validateEnvelope = ajv.compile(API_SCHEMAS.ErrorEnvelope.schema);
+
+  test('parser errors, header overflow and request timeout become the envelope with security headers and Connection: close', () => {
+    for (const [nodeCode, status, code] of [
+      ['HPE_INVALID_HEADER_TOKEN', 400, 'http.bad_request'],
+      ['HPE_UNEXPECTED_CONTENT_LENGTH', 400, 'http.bad_request'],
+      [undefined, 400, 'http.bad_request'],
+      ['HPE_HEADER_OVERFLOW', 431, 'http.headers_too_large'],
+      ['ERR_HTTP_REQUEST_TIMEOUT', 408, 'http.request_timeout'],
+    ] as const) {
+      const answer = formatClientErrorResponse(nodeCode);
+      assert.equal(answer.status, status);
+      assert.equal(answer.code, code);
+      const [head, body] = answer.raw.split('\r\n\r\n') as [string, string];
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(head, /\r\nConnection: close$/);
+      assert.match(head, /\r\nX-Content-Type-Options: nosniff\r\n/);
+      assert.match(head, /\r\nContent-Security-Policy: default-src 'none'/);
+      assert.ok(head.includes(`\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`));
+      const envelope = JSON.parse(body) as { code: string };
+      assert.equal(validateEnvelope(envelope), true);
+      assert.equal(envelope.code, code);
+    }
+  });
+});
+
+describe('issue list limit', () => {
+  test('at most 100 issues, then one saying how many more', () => {
+    const issues = Array.from({ length: 250 }, (_, i) => ({ loc: ['body', 'run_ids', i], msg: 'Input should be a valid string', type: 'string_type' }));
+    const limited = limitIssues(issues);
+    assert.equal(limited.length, MAX_REPORTED_ISSUES + 1);
+    assert.deepEqual(limited.slice(0, MAX_REPORTED_ISSUES), issues.slice(0, MAX_REPORTED_ISSUES));
+    assert.deepEqual(limited[MAX_REPORTED_ISSUES], { loc: ['body'], msg: '150 more problems not listed', type: 'too_many_errors' });
+    assert.deepEqual(limitIssues(issues.slice(0, 100)), issues.slice(0, 100));
   });
 });

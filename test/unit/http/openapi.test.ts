@@ -88,7 +88,15 @@ describe('OpenAPI document', () => {
     assert.deepEqual(paths['/jobs']?.['post']?.['security'], [{ ApiKey: [] }]);
     const startJob = paths['/jobs']?.['post'] as { requestBody: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> };
     assert.deepEqual(startJob.requestBody.content['application/json']?.schema, { $ref: '#/components/schemas/JobRequest' });
-    assert.deepEqual(Object.keys(startJob.responses), ['200', '400', '401', '409', '413', '422', '500']);
+    assert.deepEqual(Object.keys(startJob.responses), ['200', '400', '401', '403', '409', '413', '421', '422', '500']);
+    // Host check on every operation, the cross-origin check on every one that can change something.
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const codes = Object.keys(op['responses'] as Record<string, unknown>);
+        assert.ok(codes.includes('421'), `${method} ${path}: 421 http.forbidden_host`);
+        assert.equal(codes.includes('403'), method !== 'get', `${method} ${path}: 403 http.forbidden_origin only on state-changing methods`);
+      }
+    }
     const listJobs = paths['/jobs']?.['get'] as { parameters: { name: string; in: string; required: boolean }[] };
     assert.deepEqual(listJobs.parameters.map((p) => [p.name, p.in, p.required]), [['state', 'query', false], ['group_id', 'query', false]]);
     const file = paths['/runs/{run_id}/file']?.['get'] as { parameters: { name: string; in: string; required: boolean }[] };

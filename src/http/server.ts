@@ -1,0 +1,118 @@
+/**
+ * The Node HTTP server around the Koa app, with the limits of {@link HttpServerLimits}
+ * (issue #10): headers and whole-request timeouts (a slow-loris request is cut with 408; they
+ * cover receiving the request only, so a download may take as long as it needs), keep-alive and
+ * idle timeouts, a connection cap and a header size limit. Malformed HTTP, a timed-out request
+ * and oversized headers are answered with the JSON error envelope (`clientError`), then the
+ * connection is closed; nothing a client sends can crash the process.
+ */
+import { STATUS_CODES, createServer, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { ContractErrorCode } from '../errors.js';
+import { buildErrorEnvelope, hintOfCode, statusOfCode } from './errors.js';
+import { DEFAULT_HTTP_LIMITS, MAX_HEADER_BYTES, type HttpServerLimits } from './limits.js';
+import { formatSecurityHeaderLines } from './security-headers.js';
+
+/** How long a connection that was answered by the clientError handler may linger (the peer still sending). */
+const LINGER_MS = 2_000;
+
+/** Shortest time between two "connections refused" log lines. */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+/** Node error codes of the HTTP parser and server that mean "the request could not be read". */
+function classifyClientError(code: string | undefined): { code: ContractErrorCode; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { code: 'http.headers_too_large', message: 'Request headers too large' };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'http.request_timeout', message: 'Request timeout' };
+  return { code: 'http.bad_request', message: 'Malformed HTTP request' };
+}
+
+/** The whole raw HTTP/1.1 answer (envelope body, security headers, `Connection: close`). */
+export function formatClientErrorResponse(nodeErrorCode: string | undefined): { status: number; code: ContractErrorCode; raw: string } {
+  const { code, message } = classifyClientError(nodeErrorCode);
+  const status = statusOfCode(code);
+  const body = JSON.stringify(buildErrorEnvelope(code, message, hintOfCode(code)));
+  const raw =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    formatSecurityHeaderLines() +
+    'Connection: close\r\n\r\n' +
+    body;
+  return { status, code, raw };
+}
+
+/** Sockets answered by {@link handleClientError} (the parser may report more errors), and the answer. */
+const answered = new WeakMap<Socket, { status: number; code: ContractErrorCode } | null>();
+
+/** The answer the clientError handler wrote on this connection, if any (for the request log). */
+export function findClientErrorAnswer(socket: Socket | null | undefined): { status: number; code: ContractErrorCode } | undefined {
+  return socket ? (answered.get(socket) ?? undefined) : undefined;
+}
+
+/**
+ * `clientError`: answer with the envelope when nothing of a response went out on this connection
+ * yet, then close it (after the answer is flushed, at most {@link LINGER_MS} later).
+ */
+export function handleClientError(err: Error & { code?: string }, socket: Socket, log: Logger): void {
+  if (answered.has(socket)) return;
+  answered.set(socket, null);
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    log.debug({ code: err.code }, 'connection error');
+    socket.destroy();
+    return;
+  }
+  const response = formatClientErrorResponse(err.code);
+  answered.set(socket, { status: response.status, code: response.code });
+  log.info({ status: response.status, code: response.code, nodeCode: err.code, remoteAddress: socket.remoteAddress }, 'request could not be read');
+  // Whatever else the peer sends is discarded; the socket closes once the answer is out and the
+  // peer closed its side, or after the linger time.
+  socket.on('data', () => undefined);
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.end(response.raw);
+}
+
+/** `connectionsCheckingInterval`: often enough that a timeout fires within ~1 s of its limit. */
+function checkingIntervalMs(limits: HttpServerLimits): number {
+  const shortest = Math.min(limits.headersTimeoutMs || Infinity, limits.requestTimeoutMs || Infinity);
+  return Math.max(50, Math.min(1_000, Math.floor(shortest / 4)));
+}
+
+/** Create the HTTP server for a Koa app (not listening yet). */
+export function createHttpServer(app: Koa, options: { logger: Logger; limits?: Partial<HttpServerLimits> }): Server {
+  const limits: HttpServerLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const log = options.logger.child({ component: 'http' });
+  // Koa's handler never rejects: every error is answered or logged inside it.
+  const handle = app.callback();
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requireHostHeader: true,
+    },
+    (req, res) => void handle(req, res),
+  );
+  server.timeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => handleClientError(err, socket, log));
+  // At most one line per DROP_LOG_INTERVAL_MS: a flood of connections must not become a flood of logs.
+  let dropped = 0;
+  let lastDropLogMs = -Infinity;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    dropped += 1;
+    const now = Date.now();
+    if (now - lastDropLogMs < DROP_LOG_INTERVAL_MS) return;
+    lastDropLogMs = now;
+    log.warn({ maxConnections: limits.maxConnections, dropped, remoteAddress: data?.remoteAddress }, 'connections refused: too many open');
+    dropped = 0;
+  });
+  return server;
+}
