@@ -54,13 +54,29 @@ export interface SampleProgressMessage {
 }
 export type SampleMessage = SampleBlockMessage | SampleEventMessage | SampleProgressMessage;
 
+/** The watchdog's view of a worker thread. */
+export interface SlotHealth {
+  /** Why the thread stopped being usable (an uncaught failure), or null. */
+  fatal: string | null;
+  measuring: boolean;
+}
+
+/** What a slot worker thread is started with. */
+export interface SlotWorkerData {
+  portPath: string;
+  /** The {@link NativeCallGate} cell shared with the supervisor. */
+  nativeGate: SharedArrayBuffer;
+}
+
 export interface SlotApi {
+  /** Answered at once by a live thread (the supervisor's watchdog). */
+  ping(): Promise<SlotHealth>;
   /** Opens the port (if needed) and reads the device state. */
   connect(): Promise<DeviceIdentity>;
   /** Runs one measurement; rows stream through `samples` while it runs. */
   measure(request: MeasureRequest, samples: MessagePort): Promise<RunSummary>;
   /** Aborts the running measurement (if any): switch off, stop, keep the partial data. */
   abort(): Promise<void>;
-  /** Closes the port. */
+  /** Aborts a running measurement, waits for an open in flight, closes the port; final. */
   close(): Promise<void>;
 }

@@ -1,6 +1,13 @@
 /**
  * The slot worker's logic, built from src/ so it runs (and is tested) on any thread:
  * owns one port and driver, builds the plan, runs the right loop and streams rows out.
+ *
+ * The port's life is serialised: one open at a time (concurrent callers share it), a close
+ * waits for an open in flight and for the running measurement to wind down, and after
+ * `close` the service opens nothing again (the supervisor terminates the thread next).
+ * Modbus transactions are serialised by the client. A failure the thread could not attribute
+ * to a call (an uncaught exception) poisons the service: the port is closed and every later
+ * call, and the watchdog's `ping`, reports it, so the supervisor replaces the worker.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { DaemonError, DeviceTimeoutError, PortError, ValidationError } from '../errors.js';
@@ -16,27 +23,74 @@ import { Register } from '../protocol/constants.js';
 import { formatUsbSerialNumber } from '../protocol/identity.js';
 import { wordBytesToUint32 } from '../protocol/words.js';
 import type { Port } from '../port/port.js';
-import type { DeviceIdentity, MeasureRequest, SampleMessage, SlotApi } from './slot-api.js';
+import type { DeviceIdentity, MeasureRequest, SampleMessage, SlotApi, SlotHealth } from './slot-api.js';
 
 export type PortOpener = (path: string) => Promise<Port>;
 
 /** Progress messages at most this often; rows themselves carry the exact count. */
 const PROGRESS_PERIOD_MS = 100;
+/** How long `close` lets an aborted measurement switch the device off before closing the port. */
+const CLOSE_WAIT_FOR_RUN_MS = 3000;
+
+export interface SlotServiceHooks {
+  /** Called on every progress report of a measurement (test hooks of the worker entry point). */
+  onProgress?(pointsDone: number): void;
+}
 
 export class SlotService implements SlotApi {
   private device: BeepDevice | null = null;
   /** The port being opened: concurrent callers share one open (a cancelled acquisition may still be opening). */
   private opening: Promise<BeepDevice> | null = null;
   private running: AbortController | null = null;
+  /** Settles when the running measurement has ended. */
+  private runningDone: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | null = null;
+  private fatal: Error | null = null;
 
-  constructor(private readonly portPath: string, private readonly openPort: PortOpener) {}
+  constructor(
+    private readonly portPath: string,
+    private readonly openPort: PortOpener,
+    private readonly hooks: SlotServiceHooks = {},
+  ) {}
+
+  private checkUsable(): void {
+    if (this.fatal) throw new DaemonError('SLOT_CRASHED', `slot worker for ${this.portPath} failed: ${this.fatal.message}`);
+    if (this.closing) throw new PortError('PORT_CLOSED', `slot on ${this.portPath} is closed`);
+  }
 
   private ensureDevice(): Promise<BeepDevice> {
+    try {
+      this.checkUsable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.device && !this.device.client.closed) return Promise.resolve(this.device);
     this.opening ??= this.openPort(this.portPath)
-      .then((port) => (this.device = new BeepDevice(new ModbusClient(port))))
+      .then(async (port) => {
+        if (this.closing || this.fatal) {
+          // Closed (or poisoned) while the open was in flight: the new port is nobody's.
+          await port.close().catch(() => undefined);
+          throw new PortError('PORT_CLOSED', `slot on ${this.portPath} was closed while opening`);
+        }
+        return (this.device = new BeepDevice(new ModbusClient(port)));
+      })
       .finally(() => (this.opening = null));
     return this.opening;
+  }
+
+  /** The watchdog's probe: answered at once by a live thread. */
+  async ping(): Promise<SlotHealth> {
+    return { fatal: this.fatal ? this.fatal.message : null, measuring: this.running !== null };
+  }
+
+  /** An uncaught failure in this thread: stop using the port and report it from now on. */
+  poison(err: unknown): void {
+    if (this.fatal) return;
+    this.fatal = err instanceof Error ? err : new Error(String(err));
+    this.running?.abort();
+    const port = this.device?.client.port;
+    this.device = null;
+    void port?.close().catch(() => undefined);
   }
 
   async connect(): Promise<DeviceIdentity> {
@@ -66,6 +120,8 @@ export class SlotService implements SlotApi {
     if (this.running) throw new DaemonError('DEVICE_STATE', `slot on ${this.portPath} is already measuring`);
     const controller = new AbortController();
     this.running = controller;
+    let ended!: () => void;
+    this.runningDone = new Promise<void>((r) => (ended = r));
     let seq = 0;
     let lastProgress = 0;
     const post = (msg: SampleMessage, transfer: ArrayBuffer[] = []) => samples.postMessage(msg, transfer);
@@ -83,8 +139,10 @@ export class SlotService implements SlotApi {
       if (now - lastProgress < PROGRESS_PERIOD_MS) return;
       lastProgress = now;
       post({ kind: 'progress', seq: seq++, pointsDone });
+      this.hooks.onProgress?.(pointsDone);
     };
     try {
+      this.checkUsable();
       // Parameters come from admission's plan (validated once there); the worker only builds
       // the waveform from them, and checks it against the plan's point count.
       const mode = normaliseModeName(request.mode);
@@ -114,6 +172,7 @@ export class SlotService implements SlotApi {
     } finally {
       this.running = null;
       samples.close();
+      ended();
     }
   }
 
@@ -121,10 +180,21 @@ export class SlotService implements SlotApi {
     this.running?.abort();
   }
 
-  async close(): Promise<void> {
-    this.running?.abort();
-    const port = this.device?.client.port;
-    this.device = null;
-    await port?.close();
+  /**
+   * Aborts the running measurement (it switches the device off), waits for an open in flight,
+   * closes the port once. Final: nothing is opened afterwards.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.running?.abort();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.runningDone, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_FOR_RUN_MS)))]);
+      clearTimeout(timer);
+      await this.opening?.catch(() => undefined);
+      const port = this.device?.client.port;
+      this.device = null;
+      await port?.close().catch(() => undefined);
+    })();
+    return this.closing;
   }
 }
