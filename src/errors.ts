@@ -42,6 +42,7 @@ export type ContractErrorCode =
   | 'jobs.invalid_request'
   | 'jobs.invalid_params'
   | 'jobs.invalid_devices'
+  | 'jobs.devices_offline'
   | 'jobs.run_id_conflict'
   | 'jobs.slots_busy'
   | 'jobs.not_found'

@@ -93,7 +93,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   } catch {
     logger.debug('running at default CPU priority (no privilege to raise it)');
   }
-  const registry = new SlotRegistry({ configuredPorts: ports, logger: logger.child({ component: 'slots' }) });
+  // Slot names are kept per device across rescans and restarts (RUNS_ROOT/.slots.json).
+  const registry = new SlotRegistry({ configuredPorts: ports, logger: logger.child({ component: 'slots' }), identityFile: join(config.runsRoot, '.slots.json') });
   await registry.rescan();
   const recorder = new RecorderThread();
   const pool = createWorkerPool({ size: config.plotPoolSize, idleTimeoutMs: 60_000, logger: logger.child({ component: 'pool' }) });
@@ -116,6 +117,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
       if (nas?.configured) nas.enqueueUpload(runId, runDir);
     },
   });
+  // A rescan never touches the worker of a slot the engine holds.
+  registry.useReservations((slot) => engine.reservationOf(slot) !== undefined);
   await recoverJobs(engine, { runsRoot: config.runsRoot, jobStore, logger });
 
   if (process.platform !== 'win32') {

@@ -47,6 +47,8 @@ export const ERROR_TABLE: Readonly<Record<ContractErrorCode, ErrorSpec>> = Objec
   'storage.exists': { status: 409, hint: 'Use a new client_datetime or subdir.' },
   'storage.invalid_name': { status: 400, hint: '' },
   'jobs.invalid_devices': { status: 400, hint: 'Use slots from GET /devices or "all".' },
+  /** [beepbox] the slot exists but its device is gone or not answering (stable slot names). */
+  'jobs.devices_offline': { status: 409, hint: 'Reconnect the device and POST /admin/rescan, or use slots whose state is online in GET /devices.' },
   'jobs.run_id_conflict': { status: 409, hint: 'Choose another run_name or omit it.' },
   'jobs.slots_busy': { status: 409, hint: 'Wait until the listed slots are free.' },
   'jobs.not_found': { status: 404, hint: 'Check the run_id or fetch the job list.' },

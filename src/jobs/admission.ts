@@ -98,14 +98,23 @@ function resolveRunName(raw: unknown): string | null {
   return name;
 }
 
+/**
+ * `all` is every slot whose device is online; a named slot must exist (400 jobs.invalid_devices)
+ * and be online (409 jobs.devices_offline: its device is gone, the name is kept for it).
+ */
 function resolveDevices(requested: readonly string[] | 'all', known: readonly DeviceInfo[]): DeviceInfo[] {
   const bySlot = new Map(known.map((d) => [d.slot, d]));
   let slots: string[];
-  if (requested === 'all') slots = [...bySlot.keys()].sort();
+  if (requested === 'all') slots = known.filter((d) => d.state !== 'offline').map((d) => d.slot).sort();
   else {
     slots = [...new Set(requested.map((d) => d.trim()))];
     const unknown = slots.filter((d) => !bySlot.has(d));
     if (unknown.length > 0) throw new DaemonError('jobs.invalid_devices', `Unknown devices: ${unknown.join(', ')}`);
+    const offline = slots.filter((d) => bySlot.get(d)!.state === 'offline').sort();
+    if (offline.length > 0) {
+      const reasons = offline.map((d) => `${d} (${bySlot.get(d)!.state_reason ?? 'device offline'})`);
+      throw new DaemonError('jobs.devices_offline', `Devices offline: ${reasons.join('; ')}`, { details: { slots: offline } });
+    }
   }
   if (slots.length === 0) throw new DaemonError('jobs.invalid_devices', 'No valid devices specified');
   return slots.map((s) => bySlot.get(s)!);

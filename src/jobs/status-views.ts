@@ -107,16 +107,22 @@ const IDLE_FIGURES = {
   progress_pct: 0, remaining_s: null, points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0,
 } as const;
 
-/** One entry per registered slot: the live slot of its reserving job, or idle. */
+/**
+ * One entry per registered slot: the live slot of its reserving job, or idle. `state` says
+ * whether the slot's device is there (`offline`: gone or not answering at the last rescan; an
+ * idle offline entry carries the reason in `message`).
+ */
 export function buildDeviceStatus(engine: JobEngine, devices: readonly DeviceInfo[]): DeviceStatusEntry[] {
-  return devices.map(({ slot }) => {
+  return devices.map(({ slot, state, state_reason }) => {
+    const presence = state ?? 'online';
     const runId = engine.reservationOf(slot);
     const job = runId ? engine.job(runId) : undefined;
     const i = job ? job.record.slots.findIndex((x) => x.slot === slot) : -1;
     if (job && i >= 0) {
       const s = slotStatus(job, i, Date.now());
-      if (s.status === 'queued' || s.status === 'running') return { ...s, status: s.status, run_id: job.record.run_id };
+      if (s.status === 'queued' || s.status === 'running') return { ...s, status: s.status, run_id: job.record.run_id, state: presence };
     }
-    return { slot, status: 'idle', run_id: null, ...IDLE_FIGURES, files: [], remaining_modes: [] };
+    const message = presence === 'offline' ? (state_reason ?? 'device offline') : null;
+    return { slot, status: 'idle', run_id: null, ...IDLE_FIGURES, message, files: [], remaining_modes: [], state: presence };
   });
 }

@@ -47,15 +47,24 @@ export interface JobOverview {
   group_id: string | null;
 }
 
+/** [NEW] Whether a slot's device is there: `offline` slots keep their name while their device is gone. */
+export type DevicePresence = 'online' | 'offline';
+
 export interface DeviceInfo {
   slot: string;
   port: string;
   sn: string | null;
+  /** [NEW] Added field; absent means online (older producers). */
+  state?: DevicePresence;
+  /** [NEW] Why the slot is offline; null while online. */
+  state_reason?: string | null;
 }
 
 export interface DeviceStatusEntry extends Omit<SlotStatus, 'status'> {
   status: 'idle' | 'queued' | 'running';
   run_id: string | null;
+  /** [NEW] Presence of the slot's device (see DeviceInfo.state). */
+  state?: DevicePresence;
 }
 
 /** POST /jobs body after schema validation (rest-api.md 4.1); values not yet normalised. */
