@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ErrorObject } from 'ajv';
 import { API_SCHEMAS } from '../../../src/http/schemas.js';
+import { TIA_GAIN_INDEX_MAX_ACCEPTED } from '../../../src/protocol/constants.js';
 import { bodyMissingIssue, createRequestValidator, jsonInvalidIssue, mapAjvErrors } from '../../../src/http/validation.js';
 
 const validator = createRequestValidator();
@@ -21,6 +22,18 @@ describe('request schemas through ajv → 1.5 issues', () => {
     );
     assert.deepEqual(checkJob({ tia_gain: 3, sampling_interval: 0.5, make_plot: false, params_by_mode: { CV: { cycles: 'x' } } }), []);
     assert.deepEqual(checkJob({ modes: [], devices: [] }), [], 'emptiness is the job service business (jobs.invalid_request / invalid_devices)');
+  });
+
+  test('tia_gain: the indices the device accepts (0..TIA_GAIN_INDEX_MAX_ACCEPTED) or null; sampling_interval: (0, 3600] s or null', () => {
+    for (const tia_gain of [0, 1, 3, TIA_GAIN_INDEX_MAX_ACCEPTED, null]) assert.deepEqual(checkJob({ tia_gain }), [], String(tia_gain));
+    for (const tia_gain of [-1, TIA_GAIN_INDEX_MAX_ACCEPTED + 1, 99, 1.2e29]) {
+      assert.deepEqual(checkJob({ tia_gain }).map((i) => [i.loc.join('.'), i.type]), [['body.tia_gain', tia_gain < 0 ? 'greater_than_equal' : 'less_than_equal']], String(tia_gain));
+    }
+    assert.deepEqual(checkJob({ tia_gain: 1.5 }).map((i) => i.type), ['int_type']);
+    for (const sampling_interval of [1e-9, 0.00036, 0.5, 3600, null]) assert.deepEqual(checkJob({ sampling_interval }), [], String(sampling_interval));
+    for (const sampling_interval of [0, -1, 3600.000001, 1e308]) {
+      assert.deepEqual(checkJob({ sampling_interval }).map((i) => [i.loc.join('.'), i.type]), [['body.sampling_interval', sampling_interval <= 0 ? 'greater_than' : 'less_than_equal']], String(sampling_interval));
+    }
   });
 
   test('missing', () => {
