@@ -76,13 +76,7 @@ function respondWithError(ctx: Koa.Context, err: unknown): void {
   if (!ctx.writable && CLIENT_GONE_CODES.has((err as { code?: unknown } | null)?.code)) {
     // The client went away, or the server cut the connection (request timeout, answered by
     // server.ts straight on the socket): nobody left to answer; the request log says which.
-    const answer = findClientErrorAnswer(ctx.req.socket);
-    if (answer !== undefined) {
-      ctx.status = answer.status;
-      state.errorCode = answer.code;
-    } else {
-      state.log.debug({ code: (err as { code: unknown }).code }, 'client went away during the request');
-    }
+    if (findClientErrorAnswer(ctx.req.socket) === undefined) state.log.debug({ code: (err as { code: unknown }).code }, 'client went away during the request');
     return;
   }
   const mapped = mapErrorToResponse(err);

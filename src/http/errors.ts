@@ -159,6 +159,7 @@ export const httpErrors = {
   tooLarge: (): DaemonError => new DaemonError('request.too_large', 'Request body too large'),
   forbiddenOrigin: (): DaemonError => new DaemonError('http.forbidden_origin', 'Cross-origin request refused'),
   forbiddenHost: (): DaemonError => new DaemonError('http.forbidden_host', 'Host not allowed'),
+  hostRequired: (): DaemonError => new DaemonError('http.bad_request', 'Host header required'),
   validation: (issues: ErrorIssue[]): DaemonError => new DaemonError('request.validation_error', 'Request validation failed', { details: { issues } }),
   jobNotFound: (): DaemonError => new DaemonError('jobs.not_found', 'Unknown run_id'),
   runNotFound: (): DaemonError => new DaemonError('runs.not_found', 'Run not found'),

@@ -7,8 +7,9 @@
  *   daemon answers to are accepted: `localhost`, `127.0.0.1`, `[::1]`, the machine's host name
  *   (and `<name>.local`), the address the connection arrived on, the configured listen address,
  *   and `BOX_ALLOWED_HOSTS`; each with the daemon's port (a `name:port` entry allows that port
- *   instead, for tunnels and proxies). A Host without a port counts as port 80 or 443. A request
- *   without any Host (HTTP/1.0; browsers always send one) is let through. → 421 `http.forbidden_host`.
+ *   instead, for tunnels and proxies). A Host without a port counts as port 80 or 443. An HTTP/1.0
+ *   request without any Host (browsers always send one) is let through; HTTP/1.1 requires it
+ *   (400 `http.bad_request`). → 421 `http.forbidden_host`.
  * - **Origin** (CSRF): a request that can change something (any method but GET, HEAD, OPTIONS)
  *   is refused when a browser says it comes from another site (`Sec-Fetch-Site: cross-site` or
  *   `same-site`) or when it carries an `Origin` other than the daemon's own (`http(s)://` + its
@@ -161,6 +162,7 @@ export function createRequestGuard(options: RequestGuardOptions = {}): Koa.Middl
   return async (ctx, next) => {
     const req = ctx.req;
     const host = req.headers.host;
+    if (host === undefined && req.httpVersion !== '1.0') throw httpErrors.hostRequired();
     if (host !== undefined && !isAllowedHost(host, allowed, { address: req.socket.localAddress, port: req.socket.localPort })) {
       throw httpErrors.forbiddenHost();
     }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { findClientErrorAnswer } from './server.js';
 
 /** Pino redaction paths for the HTTP loggers; main.ts may reuse them for the root logger. */
 export const HTTP_REDACT_PATHS: readonly string[] = [
@@ -55,6 +56,9 @@ export function createRequestLogMiddleware(log: Logger): Koa.Middleware {
       const durationMs = Math.round(Number(process.hrtime.bigint() - startedNs) / 1e3) / 1e3;
       const line: Record<string, unknown> = { method, path, status: ctx.status, durationMs };
       if (state.errorCode !== undefined) line['code'] = state.errorCode;
+      // Cut by the server while it was still being received (request timeout): what server.ts answered.
+      const cut = ctx.res.writableFinished ? undefined : findClientErrorAnswer(ctx.req.socket);
+      if (cut !== undefined) Object.assign(line, cut);
       if (!ctx.res.writableFinished) line['aborted'] = true;
       if (state.error !== undefined) {
         state.log.error({ ...line, err: state.error }, 'request');

@@ -6,7 +6,7 @@
  * and oversized headers are answered with the JSON error envelope (`clientError`), then the
  * connection is closed; nothing a client sends can crash the process.
  */
-import { STATUS_CODES, createServer, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
@@ -52,14 +52,16 @@ export function findClientErrorAnswer(socket: Socket | null | undefined): { stat
 }
 
 /**
- * `clientError`: answer with the envelope when nothing of a response went out on this connection
- * yet, then close it (after the answer is flushed, at most {@link LINGER_MS} later).
+ * `clientError`: answer with the envelope, then close the connection (once the answer is flushed
+ * and the peer closed its side, at most {@link LINGER_MS} later). When an earlier request of the
+ * same connection (pipelining) is still being answered, that answer goes out first; when the
+ * broken request is the one in flight and part of its answer is already out, the connection is
+ * just closed (nothing valid can follow).
  */
 export function handleClientError(err: Error & { code?: string }, socket: Socket, log: Logger): void {
   if (answered.has(socket)) return;
   answered.set(socket, null);
-  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
     log.debug({ code: err.code }, 'connection error');
     socket.destroy();
     return;
@@ -67,14 +69,33 @@ export function handleClientError(err: Error & { code?: string }, socket: Socket
   const response = formatClientErrorResponse(err.code);
   answered.set(socket, { status: response.status, code: response.code });
   log.info({ status: response.status, code: response.code, nodeCode: err.code, remoteAddress: socket.remoteAddress }, 'request could not be read');
-  // Whatever else the peer sends is discarded; the socket closes once the answer is out and the
-  // peer closed its side, or after the linger time.
+  // Whatever else the peer sends is discarded.
   socket.on('data', () => undefined);
   socket.resume();
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  socket.end(response.raw);
+  const answer = (): void => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.end(response.raw);
+  };
+  const inFlight = (socket as Socket & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null })._httpMessage;
+  if (inFlight === null || inFlight === undefined || inFlight.writableFinished) {
+    answer();
+  } else if (inFlight.req?.complete === true && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // A complete earlier request is still being answered: its answer first, then ours.
+    inFlight.once('finish', () => setImmediate(answer));
+    inFlight.once('close', () => {
+      if (!inFlight.writableFinished) socket.destroy();
+    });
+  } else if (!inFlight.headersSent) {
+    answer(); // the in-flight request is the broken one (or timed out) and nothing of its answer is out
+  } else {
+    socket.destroy();
+  }
 }
 
 /** `connectionsCheckingInterval`: often enough that a timeout fires within ~1 s of its limit. */
@@ -96,7 +117,8 @@ export function createHttpServer(app: Koa, options: { logger: Logger; limits?: P
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: checkingIntervalMs(limits),
       maxHeaderSize: MAX_HEADER_BYTES,
-      requireHostHeader: true,
+      // Node would answer a missing Host with a bare 400; the app's request guard answers it with the envelope.
+      requireHostHeader: false,
     },
     (req, res) => void handle(req, res),
   );
