@@ -156,6 +156,13 @@ export function isSameOrigin(origin: string, host: string | undefined): boolean 
   return originName === target.name && originPort === (target.port ?? defaultPort);
 }
 
+/** The authority of an absolute-form request target (`http://host:port/path`), else null. */
+function absoluteFormAuthority(url: string | undefined): string | null {
+  if (url === undefined || url.startsWith('/')) return null;
+  const m = /^https?:\/\/([^/?#]*)/i.exec(url);
+  return m === null ? null : m[1]!;
+}
+
 /** Koa middleware: 421 for a foreign Host, then 403 for a cross-origin state-changing request. */
 export function createRequestGuard(options: RequestGuardOptions = {}): Koa.Middleware {
   const allowed = buildAllowedHosts(options);
@@ -163,6 +170,11 @@ export function createRequestGuard(options: RequestGuardOptions = {}): Koa.Middl
     const req = ctx.req;
     const host = req.headers.host;
     if (host === undefined && req.httpVersion !== '1.0') throw httpErrors.hostRequired();
+    // An absolute-form target (`GET http://name/path`, proxy style) names the host itself.
+    const target = absoluteFormAuthority(req.url);
+    if (target !== null && !isAllowedHost(target, allowed, { address: req.socket.localAddress, port: req.socket.localPort })) {
+      throw httpErrors.forbiddenHost();
+    }
     if (host !== undefined && !isAllowedHost(host, allowed, { address: req.socket.localAddress, port: req.socket.localPort })) {
       throw httpErrors.forbiddenHost();
     }

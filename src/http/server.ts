@@ -28,9 +28,14 @@ function classifyClientError(code: string | undefined): { code: ContractErrorCod
   return { code: 'http.bad_request', message: 'Malformed HTTP request' };
 }
 
-/** The whole raw HTTP/1.1 answer (envelope body, security headers, `Connection: close`). */
+/** The whole raw HTTP/1.1 answer for a Node error code (envelope body, security headers, `Connection: close`). */
 export function formatClientErrorResponse(nodeErrorCode: string | undefined): { status: number; code: ContractErrorCode; raw: string } {
   const { code, message } = classifyClientError(nodeErrorCode);
+  return formatRawErrorResponse(code, message);
+}
+
+/** A raw HTTP/1.1 answer carrying the envelope of `code`, for answers written straight to a socket. */
+export function formatRawErrorResponse(code: ContractErrorCode, message: string): { status: number; code: ContractErrorCode; raw: string } {
   const status = statusOfCode(code);
   const body = JSON.stringify(buildErrorEnvelope(code, message, hintOfCode(code)));
   const raw =
@@ -125,6 +130,19 @@ export function createHttpServer(app: Koa, options: { logger: Logger; limits?: P
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => handleClientError(err, socket, log));
+  // Without these listeners Node closes a CONNECT connection without a word and answers an unknown
+  // Expect header with a bare 417: the API has no tunnels (405 envelope) and ignores expectations.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const answer = formatRawErrorResponse('http.method_not_allowed', 'Method not allowed');
+    log.info({ method: req.method, status: answer.status, code: answer.code, remoteAddress: socket.remoteAddress }, 'request could not be read');
+    socket.on('error', () => socket.destroy());
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.end(answer.raw);
+  });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => void handle(req, res));
   // At most one line per DROP_LOG_INTERVAL_MS: a flood of connections must not become a flood of logs.
   let dropped = 0;
   let lastDropLogMs = -Infinity;

@@ -329,6 +329,14 @@ describe('malformed HTTP gets the envelope, then the connection closes', () => {
     const pipelined = await sendRaw(open.port, `GET /health HTTP/1.1\r\n${host}\r\nGET /health HTTP/1.1\r\n${host}X-Bad: \x7f\r\n\r\n`);
     assert.match(pipelined.text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(pipelined.text, /HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"http\.bad_request"/);
+    // CONNECT (Node would close silently): 405 envelope; an unknown Expect (Node: bare 417) is ignored.
+    assertRawEnvelope(await sendRaw(open.port, `CONNECT 127.0.0.1:22 HTTP/1.1\r\n${host}\r\n`), 405, 'http.method_not_allowed');
+    const expect = parseRawResponse((await sendRaw(open.port, `GET /health HTTP/1.1\r\n${host}Expect: teapot\r\nConnection: close\r\n\r\n`)).text);
+    assert.equal(expect.status, 200);
+    // An absolute-form target names its host too (DNS rebinding through a proxy-style request line).
+    const absolute = parseRawResponse((await sendRaw(open.port, `GET http://evil.example:${open.port}/health HTTP/1.1\r\n${host}Connection: close\r\n\r\n`)).text);
+    assert.equal(absolute.status, 421);
+    assert.equal((JSON.parse(absolute.body) as { code: string }).code, 'http.forbidden_host');
     const health = await open.get('/health');
     assert.equal(health.status, 200, 'the daemon is unharmed');
   });
