@@ -29,13 +29,13 @@ function classifyClientError(code: string | undefined): { code: ContractErrorCod
 }
 
 /** The whole raw HTTP/1.1 answer for a Node error code (envelope body, security headers, `Connection: close`). */
-export function formatClientErrorResponse(nodeErrorCode: string | undefined): { status: number; code: ContractErrorCode; raw: string } {
+export function formatClientErrorResponse(nodeErrorCode: string | undefined, options: { head?: boolean } = {}): { status: number; code: ContractErrorCode; raw: string } {
   const { code, message } = classifyClientError(nodeErrorCode);
-  return formatRawErrorResponse(code, message);
+  return formatRawErrorResponse(code, message, options);
 }
 
 /** A raw HTTP/1.1 answer carrying the envelope of `code`, for answers written straight to a socket. */
-export function formatRawErrorResponse(code: ContractErrorCode, message: string): { status: number; code: ContractErrorCode; raw: string } {
+export function formatRawErrorResponse(code: ContractErrorCode, message: string, options: { head?: boolean } = {}): { status: number; code: ContractErrorCode; raw: string } {
   const status = statusOfCode(code);
   const body = JSON.stringify(buildErrorEnvelope(code, message, hintOfCode(code)));
   const raw =
@@ -44,7 +44,7 @@ export function formatRawErrorResponse(code: ContractErrorCode, message: string)
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     formatSecurityHeaderLines() +
     'Connection: close\r\n\r\n' +
-    body;
+    (options.head === true ? '' : body);
   return { status, code, raw };
 }
 
@@ -71,7 +71,10 @@ export function handleClientError(err: Error & { code?: string }, socket: Socket
     socket.destroy();
     return;
   }
-  const response = formatClientErrorResponse(err.code);
+  // The answer to a HEAD request has no body (best effort: the method is read off the packet that failed).
+  const rawPacket = (err as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(rawPacket) && rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const response = formatClientErrorResponse(err.code, { head });
   answered.set(socket, { status: response.status, code: response.code });
   log.info({ status: response.status, code: response.code, nodeCode: err.code, remoteAddress: socket.remoteAddress }, 'request could not be read');
   // Whatever else the peer sends is discarded.

@@ -189,6 +189,9 @@ describe('malformed HTTP answer (server.ts)', () => {
       assert.equal(validateEnvelope(envelope), true);
       assert.equal(envelope.code, code);
     }
+    const head = formatClientErrorResponse('HPE_HEADER_OVERFLOW', { head: true });
+    assert.ok(head.raw.endsWith('\r\n\r\n'), 'no body for HEAD');
+    assert.match(head.raw, /\r\nContent-Length: [1-9]\d*\r\n/, 'the length the body would have');
   });
 });
 
