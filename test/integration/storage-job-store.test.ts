@@ -1,13 +1,14 @@
 /** Job store `.jobs/<run_id>.json` on a real filesystem, including a writer killed mid-burst. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { JobStore } from '../../src/storage/job-store.js';
+import { mountSmallFs, smallFsSkipReason } from '../helpers/small-fs.js';
+import { JOB_STORE_RESERVE_FILE, JOB_STORE_UNSAVED_FILE, JobStore } from '../../src/storage/job-store.js';
 
 interface Rec {
   state: number;
@@ -72,7 +73,7 @@ test('a burst of saves: last state wins, readers never see a torn file, saves re
   assert.equal((JSON.parse(await readFile(store.pathOf('run_2'), 'utf8')) as Rec).state, 1500);
   assert.deepEqual(settledOrder, [...settledOrder].sort((a, b) => a - b));
   assert.ok(reads > 0, 'the reader ran concurrently');
-  assert.deepEqual((await readdir(store.dir)).sort(), ['run_1.json', 'run_2.json'], 'no temp files left');
+  assert.deepEqual((await readdir(store.dir)).sort(), [JOB_STORE_RESERVE_FILE, JOB_STORE_UNSAVED_FILE, 'run_1.json', 'run_2.json'], 'no temp files left');
 });
 
 test('delete after pending saves removes the record; later saves recreate it', async (t) => {
@@ -155,4 +156,67 @@ test('a writer killed with SIGKILL mid-burst never leaves a partial record', asy
     assert.deepEqual(loaded.map((j) => j.runId), ['run_kill']);
     assert.deepEqual((await readdir(store.dir)).filter((n) => n.endsWith('.tmp')), [], 'stale temp files cleaned at load');
   }
+});
+
+const fullDiskSkip = await smallFsSkipReason();
+
+test('full disk: the reserve is released for a record; if even that is not enough the record is noted, survives a restart and is written once space returns', { skip: fullDiskSkip, timeout: 30_000 }, async (t) => {
+  const fs = await mountSmallFs(4 * 1024 * 1024);
+  t.after(() => fs.close());
+  const root = join(fs.dir, 'runs');
+  const { logger, lines } = captureLogger();
+  const options = { logger, reserveBytes: 256 * 1024, unsavedNoteBytes: 64 * 1024, retryIntervalMs: 100 };
+  const store = new JobStore<Rec>(root, options);
+  t.after(() => store.close());
+  await store.init();
+  assert.equal(store.hasReserve, true);
+  assert.equal((await stat(store.reservePath)).size, 256 * 1024);
+  assert.equal((await stat(store.unsavedPath)).size, 64 * 1024);
+
+  const running = { state: 1, padding: '', slots: [{ slot: 'slot01', status: 'running' }] };
+  await store.save('run_full', running);
+  const filler = await fs.fill(0);
+  assert.equal(await fs.available(), 0, 'the file system is full');
+
+  // 1. The reserve makes room: the failed state reaches the disk.
+  const failed = { state: 2, padding: 'x'.repeat(20_000), slots: [{ slot: 'slot01', status: 'failed' }] };
+  await store.save('run_full', failed);
+  assert.equal(store.hasReserve, false);
+  assert.deepEqual(JSON.parse(await readFile(store.pathOf('run_full'), 'utf8')), failed);
+  assert.ok(lines.some((l) => l.msg === 'file system full: released the job store reserve to write a job record'));
+
+  // 2. Full again, no reserve left: the save fails, is logged, noted in `.unsaved`, and retried.
+  const filler2 = await fs.fill(0, 'filler2.bin');
+  const later = { state: 3, padding: 'y'.repeat(30_000), slots: [{ slot: 'slot01', status: 'failed' }] };
+  await assert.rejects(store.save('run_full', later), (err: NodeJS.ErrnoException) => err.code === 'ENOSPC');
+  assert.deepEqual(store.unsavedRunIds, ['run_full']);
+  await store.flush();
+  const errorLine = lines.find((l) => l.msg === 'job record could not be written; kept in memory and retried');
+  assert.match(String(errorLine?.err), /ENOSPC/);
+  assert.equal((JSON.parse(await readFile(store.pathOf('run_full'), 'utf8')) as Rec).state, 2, 'the file still holds the older state');
+  const note = JSON.parse(await readFile(store.unsavedPath, 'utf8')) as { records: Record<string, { error: string; text: string }> };
+  assert.match(note.records['run_full']!.error, /ENOSPC/);
+  assert.equal((JSON.parse(note.records['run_full']!.text) as Rec).state, 3);
+  assert.equal((await stat(store.unsavedPath)).size, 64 * 1024, 'the note was overwritten in place');
+  store.close();
+
+  // 3. "Restart" on the still full disk: the noted state is what the store loads.
+  const restarted = new JobStore<Rec>(root, options);
+  t.after(() => restarted.close());
+  await restarted.init();
+  const loaded = await restarted.loadAll();
+  assert.deepEqual(loaded.map((j) => [j.runId, j.record.state]), [['run_full', 3]]);
+  assert.ok(lines.some((l) => String(l.msg).startsWith('job store: record restored from the unsaved-records note')));
+
+  // 4. Space returns: the record reaches its own file, the note empties, the reserve comes back.
+  await rm(filler);
+  await rm(filler2);
+  const deadline = Date.now() + 5000;
+  while ((restarted.unsavedRunIds.length > 0 || !restarted.hasReserve) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await restarted.flush();
+  assert.deepEqual(restarted.unsavedRunIds, []);
+  assert.equal((JSON.parse(await readFile(restarted.pathOf('run_full'), 'utf8')) as Rec).state, 3);
+  assert.deepEqual((JSON.parse(await readFile(restarted.unsavedPath, 'utf8')) as { records: object }).records, {});
+  assert.equal(restarted.hasReserve, true);
+  assert.equal((await stat(restarted.reservePath)).size, 256 * 1024);
 });
