@@ -28,6 +28,11 @@ export interface DaemonConfig {
   plotPoolSize: number;
   chromiumPath: string | undefined;
   galPollIntervalMs: number;
+  /**
+   * BOX_MIN_FREE_MB: free space (MB = 10^6 bytes) RUNS_ROOT must have for POST /jobs to be
+   * admitted; null = the default, a few minutes of full-rate data on every slot (storage/free-space.ts); 0 = no check.
+   */
+  minFreeMb: number | null;
 }
 
 function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -124,5 +129,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig {
     plotPoolSize: readInt(env, 'PLOT_POOL_SIZE', 1, 1, 16),
     chromiumPath: env.CHROMIUM_PATH || undefined,
     galPollIntervalMs: readInt(env, 'GAL_POLL_INTERVAL_MS', 2, 1, 1000),
+    minFreeMb: (env.BOX_MIN_FREE_MB ?? '').trim() === '' ? null : readInt(env, 'BOX_MIN_FREE_MB', 0, 0, 100_000_000),
   };
 }

@@ -51,6 +51,7 @@ export type ContractErrorCode =
   | 'jobs.shutting_down'
   | 'storage.exists'
   | 'storage.invalid_name'
+  | 'storage.insufficient_space'
   | 'runs.not_found'
   | 'runs.file_not_found'
   | 'nas.invalid_config'

@@ -141,7 +141,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   const services: AppServices = {
     devices: createDeviceService(registry, engine),
     modes: createModeService(() => registry.list().length > 0),
-    jobs: createJobService({ engine, runsRoot: config.runsRoot, devices: () => listDevices(registry) }),
+    jobs: createJobService({ engine, runsRoot: config.runsRoot, devices: () => listDevices(registry), minFreeBytes: config.minFreeMb === null ? null : config.minFreeMb * 1_000_000 }),
     runs: createRunService(engine, runIndex, pool),
     nas: nas ? createNasApi(nas, engine, runIndex) : null,
     health: { details: () => ({ plotting: plots.status(), event_loop_delay: loop.read(), slots_busy: engine.busySlots.length }) },

@@ -46,6 +46,8 @@ export const ERROR_TABLE: Readonly<Record<ContractErrorCode, ErrorSpec>> = Objec
   'jobs.shutting_down': { status: 503, hint: 'Retry after the restart.' },
   'storage.exists': { status: 409, hint: 'Use a new client_datetime or subdir.' },
   'storage.invalid_name': { status: 400, hint: '' },
+  /** [beepbox] RUNS_ROOT has less free space than the floor (BOX_MIN_FREE_MB), or is full or unreadable. */
+  'storage.insufficient_space': { status: 507, hint: 'Free space in the runs folder (upload and delete old runs) or lower BOX_MIN_FREE_MB, then retry.' },
   'jobs.invalid_devices': { status: 400, hint: 'Use slots from GET /devices or "all".' },
   /** [beepbox] the slot exists but its device is gone or not answering (stable slot names). */
   'jobs.devices_offline': { status: 409, hint: 'Reconnect the device and POST /admin/rescan, or use slots whose state is online in GET /devices.' },

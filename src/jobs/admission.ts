@@ -2,8 +2,9 @@
  * Admission (rest-api.md 4.2): takes a POST /jobs body whose envelope the HTTP layer already
  * checked against its schema, validates everything else once, applies the auto-adjustments and
  * returns an immutable {@link JobPlan}. Checks run in the contract's order: modes, params,
- * run_name, devices, storage names, existing files. Nothing is reserved or created here; the
- * engine does that atomically with the run_id and busy-slot checks.
+ * run_name, devices, storage names, existing files, then free space (507
+ * storage.insufficient_space below the floor). Nothing is reserved or created here; the engine
+ * does that atomically with the run_id and busy-slot checks.
  */
 import { randomBytes } from 'node:crypto';
 import { DaemonError } from '../errors.js';
@@ -14,6 +15,7 @@ import type { ModeName } from '../modes/types.js';
 import { admitModeParams } from '../modes/validate.js';
 import { plotKindForMode } from '../plots/plot-kind.js';
 import { RUN_ID_PATTERN, RUN_ID_PATTERN_SOURCE } from '../storage/run-id.js';
+import { assertFreeSpace, defaultMinFreeBytes } from '../storage/free-space.js';
 import { assertNoExistingFiles, computeRunLayout } from '../storage/run-layout.js';
 import { freezePlan, type JobPlan, type ModeStep } from './job-plan.js';
 import type { DeviceInfo, JobRequestBody } from './types.js';
@@ -23,6 +25,11 @@ export interface AdmissionContext {
   /** Registered slots, for `devices` and the device identities the record keeps. */
   devices: readonly DeviceInfo[];
   now?: Date;
+  /**
+   * Free space RUNS_ROOT must have for a job to be admitted (BOX_MIN_FREE_MB); default
+   * {@link defaultMinFreeBytes} of the registered slots; 0 turns the check off.
+   */
+  minFreeBytes?: number | null;
 }
 
 function invalidRequest(message: string): DaemonError {
@@ -133,6 +140,7 @@ export async function admitJob(body: JobRequestBody, ctx: AdmissionContext): Pro
   const slotNames = devices.map((d) => d.slot);
   const layout = computeRunLayout(ctx.runsRoot, body, { slots: slotNames, modes: tokens });
   await assertNoExistingFiles(layout, slotNames, tokens);
+  await assertFreeSpace(ctx.runsRoot, ctx.minFreeBytes ?? defaultMinFreeBytes(ctx.devices.length));
 
   const created = ctx.now ?? new Date();
   const makePlot = body.make_plot ?? true;

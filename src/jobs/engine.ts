@@ -14,8 +14,9 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DaemonError } from '../errors.js';
 import type { SlotWorker } from '../slots/slot-worker.js';
-import type { JobStore } from '../storage/job-store.js';
+import { isNoSpaceError, type JobStore } from '../storage/job-store.js';
 import type { RunIndex } from '../storage/run-index.js';
+import { createRunFolder, removeCreatedFolders } from '../storage/run-folder.js';
 import type { JobPlan } from './job-plan.js';
 import { JOB_RECORD_SCHEMA, describeSlotNotes, type JobRecord } from './job-record.js';
 import { runMode } from './mode-runner.js';
@@ -117,7 +118,9 @@ export class JobEngine {
   /**
    * Reserves the plan's slots and starts it. The checks and the reservation are one atomic
    * section (no await in between); the run folder, run index entry and job record follow, and
-   * are undone if any of them fails.
+   * are undone if any of them fails: the reservation, the index entry, the record, and the
+   * folders this start created (only those, and only while empty: a run folder shared with
+   * another job of the batch stays).
    */
   async start(plan: JobPlan): Promise<JobRuntime> {
     if (this.shuttingDown) throw new DaemonError('jobs.shutting_down', 'The daemon is shutting down');
@@ -129,14 +132,21 @@ export class JobEngine {
 
     const job: JobRuntime = { plan, record: this.newRecord(plan), runs: plan.slots.map(() => newSlotRun()) };
     this.jobs.set(plan.runId, job);
+    let created: string[] = [];
     try {
-      await mkdir(plan.runDir, { recursive: true });
+      created = await createRunFolder(plan.runDir);
       await this.deps.runIndex.add(plan.runId, plan.runDir);
       await this.deps.jobStore.save(plan.runId, job.record);
     } catch (err) {
       this.jobs.delete(plan.runId);
       for (const s of slots) if (this.reservations.get(s) === plan.runId) this.reservations.delete(s);
       await this.deps.runIndex.remove(plan.runId).catch(() => undefined);
+      await this.deps.jobStore.delete(plan.runId).catch(() => undefined);
+      await removeCreatedFolders(created);
+      this.deps.logger.warn({ runId: plan.runId, err }, 'job not started; what its start created was removed');
+      if (isNoSpaceError(err)) {
+        throw new DaemonError('storage.insufficient_space', `The file system of the runs folder is full (${(err as NodeJS.ErrnoException).code ?? 'ENOSPC'}); the job was not started`, { cause: err });
+      }
       throw err;
     }
     this.deps.logger.info({ runId: plan.runId, slots, modes: plan.steps.map((s) => s.token) }, 'job started');

@@ -10,12 +10,14 @@ export interface JobServiceDeps {
   runsRoot: string;
   /** The registered slots now. */
   devices(): DeviceInfo[];
+  /** Free space floor of admission (BOX_MIN_FREE_MB in bytes); null/undefined = the default per slot. */
+  minFreeBytes?: number | null;
 }
 
-export function createJobService({ engine, runsRoot, devices }: JobServiceDeps): JobApi {
+export function createJobService({ engine, runsRoot, devices, minFreeBytes }: JobServiceDeps): JobApi {
   return {
     async submit(body) {
-      const plan = await admitJob(body, { runsRoot, devices: devices() });
+      const plan = await admitJob(body, { runsRoot, devices: devices(), minFreeBytes });
       return buildJobStatus(await engine.start(plan));
     },
     get: (runId) => getJobStatus(engine, runId),
