@@ -32,6 +32,7 @@ const CONTRACT_STATUSES: Record<string, number> = {
   'jobs.run_id_conflict': 409,
   'jobs.slots_busy': 409,
   'storage.invalid_name': 400,
+  'storage.insufficient_space': 507,
   'jobs.not_found': 404,
   'jobs.missing_run_ids': 400,
   'jobs.run_ids_unknown': 404,
