@@ -8,11 +8,15 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 export interface DaemonProcess {
   child: ChildProcess;
   url: string;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited within `killAfterMs` (default: wait forever). */
+  stop(killAfterMs?: number): Promise<void>;
 }
 
-/** `cli`: another build's dist/src/cli/main.js, to compare two builds in one run. */
-export async function spawnDaemon(env: Record<string, string>, cli = CLI): Promise<DaemonProcess> {
+/**
+ * `cli`: another build's dist/src/cli/main.js, to compare two builds in one run. `onLogLine`
+ * receives each stdout line (pino JSON) after the listening line; without it they are dropped.
+ */
+export async function spawnDaemon(env: Record<string, string>, cli = CLI, onLogLine?: (line: string) => void): Promise<DaemonProcess> {
   // BENCH_DAEMON_NODE_ARGS: extra Node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, ['--expose-gc', ...extra, cli, 'serve'], {
@@ -28,14 +32,17 @@ export async function spawnDaemon(env: Record<string, string>, cli = CLI): Promi
     }
   }
   if (!port) throw new Error('daemon exited before listening');
-  lines.on('line', () => undefined);
+  lines.on('line', onLogLine ?? (() => undefined));
   return {
     child,
     url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null) return;
+    stop: async (killAfterMs?: number) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

@@ -24,7 +24,8 @@ export async function startSimProcess(count: number, dir: string): Promise<SimPr
 }
 
 export async function stopSimProcess(p: SimProcess): Promise<void> {
-  if (p.child.exitCode !== null) return;
+  // exitCode stays null when the process died of a signal: then 'exit' has been and gone.
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill('SIGTERM');
   await new Promise((r) => p.child.once('exit', r));
 }
@@ -50,17 +51,18 @@ export function mainThreadCpuSeconds(pid: number): Promise<number> {
   return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
 }
 
-/** Sums CPU of processes and their children (simulators and their socat relays). */
-export async function treeCpuSeconds(rootPids: number[]): Promise<number> {
-  let total = 0;
-  const pids = new Set(rootPids);
+/** Every live descendant (children, grandchildren, …) of the given processes, from /proc's parent links. */
+export async function descendantPids(rootPids: readonly number[]): Promise<number[]> {
+  const childrenOf = new Map<number, number[]>();
   try {
     for (const d of await readdir('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
         const stat = await readFile(`/proc/${d}/stat`, 'utf8');
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (pids.has(ppid)) pids.add(Number(d));
+        const siblings = childrenOf.get(ppid);
+        if (siblings) siblings.push(Number(d));
+        else childrenOf.set(ppid, [Number(d)]);
       } catch {
         // gone
       }
@@ -68,6 +70,35 @@ export async function treeCpuSeconds(rootPids: number[]): Promise<number> {
   } catch {
     // no /proc
   }
-  for (const pid of pids) total += await procCpuSeconds(pid);
+  const seen = new Set(rootPids);
+  const out: number[] = [];
+  for (let queue = [...rootPids]; queue.length > 0; ) {
+    const next: number[] = [];
+    for (const pid of queue) {
+      for (const child of childrenOf.get(pid) ?? []) {
+        if (seen.has(child)) continue;
+        seen.add(child);
+        out.push(child);
+        next.push(child);
+      }
+    }
+    queue = next;
+  }
+  return out;
+}
+
+/** A process's command name (/proc/<pid>/comm), or null when it is gone. */
+export async function procName(pid: number): Promise<string | null> {
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Sums CPU of processes and their descendants (simulators and their socat relays). */
+export async function treeCpuSeconds(rootPids: number[]): Promise<number> {
+  let total = 0;
+  for (const pid of [...rootPids, ...(await descendantPids(rootPids))]) total += await procCpuSeconds(pid);
   return total;
 }
