@@ -8,7 +8,7 @@ import { API_SCHEMAS } from '../../../src/http/schemas.js';
 import { formatClientErrorResponse } from '../../../src/http/server.js';
 import { MAX_REPORTED_ISSUES, limitIssues } from '../../../src/http/validation.js';
 
-/** rest-api.md 1.6, row by row, plus beepbox's nas.unavailable and the HTTP edge's own codes (issue #10). */
+/** rest-api.md 1.6, row by row, plus beepbox's nas.unavailable, jobs.devices_offline and the HTTP edge's own codes (issue #10). */
 const CONTRACT_STATUSES: Record<string, number> = {
   'auth.invalid_api_key': 401,
   'http.not_found': 404,
@@ -29,6 +29,7 @@ const CONTRACT_STATUSES: Record<string, number> = {
   'jobs.invalid_params': 422,
   'storage.exists': 409,
   'jobs.invalid_devices': 400,
+  'jobs.devices_offline': 409,
   'jobs.run_id_conflict': 409,
   'jobs.slots_busy': 409,
   'storage.invalid_name': 400,
