@@ -33,7 +33,7 @@ export function createRequestValidator(): RequestValidator {
       const validate = compiled.get(ref.name);
       if (validate === undefined) throw new Error(`schema ${ref.name} is not registered`);
       if (validate(data)) return [];
-      return mapAjvErrors(validate.errors ?? [], source, data);
+      return mapAjvErrors(validate.errors ?? [], source, data, MAX_REPORTED_ISSUES);
     },
   };
 }
@@ -142,10 +142,16 @@ function describeAjvError(error: ErrorObject): { type: string; msg: string; fiel
  * Map ajv errors to 1.5 issues. `data` is only walked to tell array indexes from keys;
  * no part of it is copied into an issue.
  */
-export function mapAjvErrors(errors: readonly ErrorObject[], source: InputSource, data: unknown): ValidationIssue[] {
+export function mapAjvErrors(errors: readonly ErrorObject[], source: InputSource, data: unknown, limit = Infinity): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const seen = new Set<string>();
-  for (const error of errors) {
+  for (const [index, error] of errors.entries()) {
+    if (issues.length >= limit) {
+      // Mapping 10^5 errors of a 1 MiB body costs seconds and hundreds of MB: the rest are only counted.
+      const more = errors.slice(index).filter((e) => e.keyword !== 'if').length;
+      if (more > 0) issues.push(omittedIssue(source, more));
+      break;
+    }
     const described = describeAjvError(error);
     if (described === null) continue;
     const loc: (string | number)[] = [source, ...pointerToLoc(error.instancePath, data)];
@@ -176,13 +182,27 @@ export function jsonTooDeepIssue(limit: number): ValidationIssue {
 /** Most issues one 422 lists; a 1 MiB body can hold 10^5 problems, and the answer must stay small. */
 export const MAX_REPORTED_ISSUES = 100;
 
+/** How many problems a `too_many_errors` issue stands for (not serialised). */
+const OMITTED = Symbol('omitted');
+type OmittedIssue = ValidationIssue & { [OMITTED]?: number };
+
+/** The closing issue that stands for `count` problems not listed. */
+function omittedIssue(source: string | number, count: number): ValidationIssue {
+  const issue: OmittedIssue = { loc: [source], msg: `${count} more problem${count === 1 ? '' : 's'} not listed`, type: 'too_many_errors' };
+  Object.defineProperty(issue, OMITTED, { value: count, enumerable: false });
+  return issue;
+}
+
 /**
  * The first {@link MAX_REPORTED_ISSUES} issues, plus one closing `too_many_errors` issue saying how
- * many more there were (the input is judged whole; only the list is shortened).
+ * many more there were (the input is judged whole; only the list is shortened). Closing issues
+ * of the parts (body, query) are merged into it.
  */
 export function limitIssues(issues: readonly ValidationIssue[]): ValidationIssue[] {
-  if (issues.length <= MAX_REPORTED_ISSUES) return [...issues];
-  const more = issues.length - MAX_REPORTED_ISSUES;
-  const source = issues[MAX_REPORTED_ISSUES]!.loc[0] ?? 'body';
-  return [...issues.slice(0, MAX_REPORTED_ISSUES), { loc: [source], msg: `${more} more problem${more === 1 ? '' : 's'} not listed`, type: 'too_many_errors' }];
+  const listed = issues.filter((i) => (i as OmittedIssue)[OMITTED] === undefined);
+  let more = issues.reduce((n, i) => n + ((i as OmittedIssue)[OMITTED] ?? 0), 0);
+  if (listed.length <= MAX_REPORTED_ISSUES && more === 0) return listed;
+  const firstOmitted = listed[MAX_REPORTED_ISSUES] ?? issues.find((i) => (i as OmittedIssue)[OMITTED] !== undefined);
+  more += Math.max(0, listed.length - MAX_REPORTED_ISSUES);
+  return [...listed.slice(0, MAX_REPORTED_ISSUES), omittedIssue(firstOmitted?.loc[0] ?? 'body', more)];
 }

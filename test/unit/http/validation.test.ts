@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { ErrorObject } from 'ajv';
 import { API_SCHEMAS } from '../../../src/http/schemas.js';
 import { TIA_GAIN_INDEX_MAX_ACCEPTED } from '../../../src/protocol/constants.js';
-import { bodyMissingIssue, createRequestValidator, jsonInvalidIssue, mapAjvErrors } from '../../../src/http/validation.js';
+import { MAX_REPORTED_ISSUES, bodyMissingIssue, createRequestValidator, jsonInvalidIssue, limitIssues, mapAjvErrors } from '../../../src/http/validation.js';
 
 const validator = createRequestValidator();
 const VALID_JOB = { devices: ['slot01'], modes: ['CV'], experiment_name: 'Demo', client_datetime: '2025-11-03T09:15:31Z' };
@@ -158,5 +158,27 @@ describe('mapAjvErrors for keywords the API schemas do not use (yet)', () => {
   test('parser issues', () => {
     assert.deepEqual(jsonInvalidIssue(), { loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' });
     assert.deepEqual(bodyMissingIssue(), { loc: ['body'], msg: 'Field required', type: 'missing' });
+  });
+});
+
+describe('huge inputs', () => {
+  test('340 000 wrong items: 100 issues and one counting the rest, quickly', () => {
+    const t0 = performance.now();
+    const issues = limitIssues(validator.check(API_SCHEMAS.JobStatusRequest, 'body', { run_ids: new Array(340_000).fill(1) }));
+    const ms = performance.now() - t0;
+    assert.equal(issues.length, MAX_REPORTED_ISSUES + 1);
+    assert.deepEqual(issues[0], { loc: ['body', 'run_ids', 0], msg: 'Input should be a valid string', type: 'string_type' });
+    assert.deepEqual(issues[MAX_REPORTED_ISSUES], { loc: ['body'], msg: '339900 more problems not listed', type: 'too_many_errors' });
+    assert.equal(JSON.stringify(issues[MAX_REPORTED_ISSUES]), '{"loc":["body"],"msg":"339900 more problems not listed","type":"too_many_errors"}');
+    assert.ok(ms < 1_500, `${ms.toFixed(0)} ms`);
+  });
+
+  test('body and query issues are merged into one list and one count', () => {
+    const body = validator.check(API_SCHEMAS.JobStatusRequest, 'body', { run_ids: new Array(150).fill(1) });
+    const query = validator.check(API_SCHEMAS.JobsQuery, 'query', { state: 'x' });
+    const issues = limitIssues([...body, ...query]);
+    assert.equal(issues.length, MAX_REPORTED_ISSUES + 1);
+    assert.equal(issues[MAX_REPORTED_ISSUES]!.msg, '51 more problems not listed');
+    assert.deepEqual(limitIssues(query), query);
   });
 });
