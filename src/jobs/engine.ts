@@ -199,7 +199,11 @@ export class JobEngine {
     this.deps.jobStore.save(r.run_id, r).catch((err: unknown) => this.deps.logger.error({ err, runId: r.run_id }, 'job record not saved'));
   }
 
-  /** The one place a slot reaches a terminal state. */
+  /**
+   * The one place a slot reaches a terminal state (called only by the slot's runner). The slot
+   * stays reserved until its runner has ended ({@link releaseSlot}): a slot that failed while its
+   * device is still being stopped is not free yet.
+   */
   private endSlot(job: JobRuntime, i: number, status: Extract<SlotState, 'done' | 'failed' | 'cancelled'>, message: string | null): void {
     const s = job.record.slots[i]!;
     if (isTerminal(s.status)) return;
@@ -208,9 +212,14 @@ export class JobEngine {
     s.ended_at = nowIso();
     s.started_at ??= s.ended_at;
     if (status === 'cancelled' && s.mode_index < 0) s.files = [];
-    if (this.reservations.get(s.slot) === job.record.run_id) this.reservations.delete(s.slot);
     this.deps.logger.info({ runId: job.record.run_id, slot: s.slot, status, message }, 'slot ended');
     this.persist(job);
+  }
+
+  /** The slot's runner has ended: its device is stopped, the slot is free for the next job. */
+  private releaseSlot(job: JobRuntime, i: number): void {
+    const slot = job.record.slots[i]!.slot;
+    if (this.reservations.get(slot) === job.record.run_id) this.reservations.delete(slot);
   }
 
   private openStream(job: JobRuntime, plan: JobPlan, i: number, log: Logger, onFailure: (message: string) => void): SlotStream {
@@ -239,9 +248,13 @@ export class JobEngine {
     const signal = run.abort.signal;
     const log = this.deps.logger.child({ runId: plan.runId, slot: s.slot });
     let failure: string | null = null;
+    // A consumer's fault (the CSV cannot be written: disk full, I/O error, read-only file system)
+    // fails the slot at once, with the reason, while its device is still being stopped; a cancel
+    // requested before it still wins.
     const fail = (message: string): void => {
       failure ??= message;
       run.abort.abort();
+      if (!run.cancelRequested && !this.shuttingDown) this.endSlot(job, i, 'failed', failure);
     };
     const stream = this.openStream(job, plan, i, log, fail);
     try {
@@ -278,6 +291,7 @@ export class JobEngine {
     else if (failure !== null) this.endSlot(job, i, 'failed', failure);
     else if (this.shuttingDown || signal.aborted) this.endSlot(job, i, 'failed', 'stopped by daemon shutdown');
     else this.endSlot(job, i, 'done', describeSlotNotes(s.results));
+    this.releaseSlot(job, i);
   }
 
   // ---- cancel and shutdown ------------------------------------------------------------
