@@ -16,6 +16,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.js';
+import { openConfinedFile } from '../storage/confined-file.js';
 import { RUN_ID_PATTERN_SOURCE, isValidRunId } from '../storage/run-id.js';
 import { runCommand as defaultRunCommand, scrubSecret, type RunCommand } from './command.js';
 import {
@@ -114,6 +115,9 @@ export function readNasPathsFromEnv(env: NodeJS.ProcessEnv = process.env): { con
     mountRoot: pick(env['NAS_MOUNT_ROOT'], DEFAULT_NAS_MOUNT_ROOT),
   };
 }
+
+/** Longest marker text read (an upload failure reason is short). */
+const MAX_MARKER_BYTES = 64 * 1024;
 
 const REDACT_PATHS = ['password', '*.password', 'req.body.password', 'request.body.password'];
 
@@ -511,12 +515,23 @@ export class NasService {
     if (dirs.length > 0) this.#log.info({ count: dirs.length }, 'resuming failed uploads');
   }
 
+  /**
+   * A marker's text, if the marker is a one-name regular file of the run directory: a symlink or
+   * hardlink placed there is never read (its text would be answered as the upload message).
+   */
   async #readMarker(file: string): Promise<{ text: string; mtime: Date } | null> {
+    let handle;
     try {
-      const [text, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-      return { text, mtime: st.mtime };
+      handle = await openConfinedFile(await fs.realpath(path.dirname(file)), file);
+      if (handle === null) return null;
+      const st = await handle.stat();
+      const buf = Buffer.alloc(Math.min(st.size, MAX_MARKER_BYTES));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      return { text: buf.subarray(0, bytesRead).toString('utf8'), mtime: st.mtime };
     } catch {
       return null;
+    } finally {
+      await handle?.close().catch(() => undefined);
     }
   }
 

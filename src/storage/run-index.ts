@@ -227,7 +227,9 @@ export class RunIndex {
     const stored = (await this.#readFile()).get(runId);
     if (stored !== undefined) {
       const dir = this.#toAbsolute(stored);
-      if ((await this.checkRunDir(dir)) !== null) {
+      // A relative value names a folder below RUNS_ROOT: `..` or `.` never reach RUNS_ROOT or its parent.
+      const escapes = !isAbsolute(stored) && (dir === this.runsRoot || !isPathWithin(this.runsRoot, dir));
+      if (!escapes && (await this.checkRunDir(dir)) !== null) {
         this.#cache.set(runId, dir);
         return dir;
       }

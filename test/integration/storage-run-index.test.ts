@@ -188,8 +188,9 @@ test('a symlink never leads a run lookup out of RUNS_ROOT: legacy symlinks, syml
 
   // An index entry whose experiment folder is a symlink out of RUNS_ROOT.
   await symlink(outside, join(root, 'Exp'));
-  await writeFile(join(root, '_run_paths.json'), JSON.stringify({ via_link: 'Exp', via_link_below: 'Exp/Wells', root_itself: '.' }));
-  for (const id of ['via_link', 'via_link_below', 'root_itself']) assert.equal(await index.lookup(id), null, id);
+  await writeFile(join(root, '_run_paths.json'), JSON.stringify({ via_link: 'Exp', via_link_below: 'Exp/Wells', root_itself: '.', parent: '..', up_and_in: '../runs/real_run', up_out: '../outside' }));
+  for (const id of ['via_link', 'via_link_below', 'root_itself', 'parent', 'up_out']) assert.equal(await index.lookup(id), null, id);
+  assert.equal(await index.lookup('up_and_in'), join(root, 'real_run'), 'a value that comes back inside RUNS_ROOT is inside');
   assert.equal(await index.leadsOutOfRoot(join(root, 'Exp/Wells')), true);
   assert.equal(await index.leadsOutOfRoot(join(root, 'real_run')), false);
   assert.equal(await index.leadsOutOfRoot(join(root, 'missing/dir')), false, 'nothing to follow');
