@@ -160,12 +160,14 @@ export function trimOutput(text: string, maxChars = 500): string {
   return joined.length > maxChars ? `${joined.slice(0, maxChars)}…` : joined;
 }
 
-/** Short text for a result that failed to start, timed out or was aborted; null otherwise. */
+/** Short text for a result that failed to start, timed out, was aborted or was killed by a signal; null otherwise. */
 export function describeAbnormalEnd(result: CommandResult, program: string): string | null {
   if (result.timedOut) return 'timeout';
   if (result.aborted) return 'aborted';
   if (result.error) {
     return result.error.code === 'ENOENT' ? `${program} not found` : `${program}: ${result.error.message}`;
   }
+  // Killed by a signal nobody here sent (SIGPIPE when the server went away mid-transfer, OOM, ...).
+  if (result.code === null && result.signal !== null) return `${program} killed by ${result.signal}${result.signal === 'SIGPIPE' ? ' (connection lost)' : ''}`;
   return null;
 }

@@ -69,6 +69,8 @@ describe('subprocess text helpers', () => {
     assert.equal(describeAbnormalEnd({ ...base, aborted: true }, 'mount'), 'aborted');
     assert.equal(describeAbnormalEnd({ ...base, error: Object.assign(new Error('x'), { code: 'ENOENT' }) }, 'smbclient'), 'smbclient not found');
     assert.equal(describeAbnormalEnd({ ...base, code: 1, signal: null }, 'rsync'), null);
+    assert.equal(describeAbnormalEnd({ ...base, signal: 'SIGPIPE' }, 'smbclient'), 'smbclient killed by SIGPIPE (connection lost)');
+    assert.equal(describeAbnormalEnd({ ...base, signal: 'SIGKILL' }, 'rsync'), 'rsync killed by SIGKILL');
   });
 });
 
