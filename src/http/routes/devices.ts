@@ -13,7 +13,7 @@ export const deviceRoutes: readonly AnyRoute[] = [
     operationId: 'listDevices',
     tag: 'devices',
     summary: 'Discovered slots',
-    description: '`devices` sorted by slot name; `slots` the same names in the same order; `count` their number. DeviceInfo: slot, port (device path or "<unknown>"), sn (USB serial number or null).',
+    description: '`devices` sorted by slot name, each with `state` (online or offline) and `state_reason`; `slots` the same names in the same order; `count` their number. DeviceInfo: slot, port (device path or "<unknown>"), sn (USB serial number or null).',
     auth: 'key',
     pathParams: [],
     bodySchema: null,
@@ -63,7 +63,7 @@ export const adminRoutes: readonly AnyRoute[] = [
     tag: 'devices',
     summary: 'Rediscover devices',
     description:
-      'No body (any body is ignored). Refused with 409 devices.busy while any slot is reserved; otherwise closes every device connection and rediscovers.',
+      'No body (any body is ignored). Refused with 409 devices.busy while any slot is reserved; otherwise rediscovers: devices still present keep their slot name and connection, new ones take the lowest free name, gone ones stay listed as offline. Answers the online slots.',
     auth: 'key',
     pathParams: [],
     bodySchema: null,

@@ -36,6 +36,8 @@ export const jobRoutes: readonly AnyRoute[] = [
       'storage.exists',
       'jobs.run_id_conflict',
       'jobs.slots_busy',
+      'jobs.devices_offline',
+      'storage.insufficient_space',
     ],
     example: {
       body: {

@@ -88,7 +88,7 @@ describe('OpenAPI document', () => {
     assert.deepEqual(paths['/jobs']?.['post']?.['security'], [{ ApiKey: [] }]);
     const startJob = paths['/jobs']?.['post'] as { requestBody: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> };
     assert.deepEqual(startJob.requestBody.content['application/json']?.schema, { $ref: '#/components/schemas/JobRequest' });
-    assert.deepEqual(Object.keys(startJob.responses), ['200', '400', '401', '403', '409', '413', '421', '422', '500']);
+    assert.deepEqual(Object.keys(startJob.responses), ['200', '400', '401', '403', '409', '413', '421', '422', '500', '507']);
     // Host check on every operation, the cross-origin check on every one that can change something.
     for (const [path, item] of Object.entries(paths)) {
       for (const [method, op] of Object.entries(item)) {
