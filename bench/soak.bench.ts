@@ -433,6 +433,22 @@ interface Checkpoint extends ProcFigures {
   drain_s: number;
   /** The machine's 1-minute load average (other work on the box shows here). */
   loadavg_1m: number;
+  /**
+   * Since the previous checkpoint: the longest stall of the load generator's own event loop and
+   * the host's CPU steal. A daemon stall seen here too was the machine's, not the daemon's.
+   */
+  bench_eld_max_ms: number;
+  cpu_steal_pct: number;
+}
+
+/** Total and steal jiffies of all CPUs (/proc/stat), or null off Linux. */
+async function readCpuSteal(): Promise<{ total: number; steal: number } | null> {
+  try {
+    const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return null;
+  }
 }
 
 class Soak {
@@ -453,6 +469,9 @@ class Soak {
   readonly known: string[] = [];
   /** The daemon's event-loop delay windows, each once, in order (paused: seen during a checkpoint's drain). */
   readonly eld: Array<{ at: number; paused: boolean } & LoopDelay> = [];
+  /** The load generator's event loop since the last checkpoint. */
+  readonly ownLoop = monitorEventLoopDelay({ resolution: 5 });
+  private lastCpu: { total: number; steal: number } | null = null;
   /** Rescans, ZIP downloads, checkpoints: to line up with the event-loop delay windows afterwards. */
   readonly events: Array<{ at_s: number; what: string }> = [];
   paused = false;
@@ -470,6 +489,12 @@ class Soak {
   ) {
     this.api = new Api(daemon.url, this.c);
     this.random = seededRandom(opts.seed);
+  }
+
+  /** Starts the per-checkpoint watch of the load generator's loop and the host's CPU steal. */
+  async watchHost(): Promise<void> {
+    this.ownLoop.enable();
+    this.lastCpu = await readCpuSteal();
   }
 
   get elapsedS(): number {
@@ -803,6 +828,7 @@ class Soak {
     const drainS = (performance.now() - drainStart) / 1000;
     if (!this.stopped) await this.sleep(SETTLE_MS);
     const proc = await readProcFigures(this.daemon.child.pid!, Number(new URL(this.daemon.url).port), this.sims.map((s) => s.child.pid!));
+    const cpu = await readCpuSteal();
     const cp: Checkpoint = {
       label,
       at_s: round(this.elapsedS, 1),
@@ -823,7 +849,11 @@ class Soak {
       daemon_alive: this.daemonAlive,
       drain_s: round(drainS, 1),
       loadavg_1m: round(loadavg()[0] ?? 0),
+      bench_eld_max_ms: round(this.ownLoop.max / 1e6, 1),
+      cpu_steal_pct: cpu && this.lastCpu && cpu.total > this.lastCpu.total ? round((100 * (cpu.steal - this.lastCpu.steal)) / (cpu.total - this.lastCpu.total), 1) : 0,
     };
+    this.ownLoop.reset();
+    this.lastCpu = cpu;
     this.checkpoints.push(cp);
     process.stderr.write(`${describeCheckpoint(cp)}\n`);
     if (rescanAfter && this.daemonAlive && !this.stopped) {
@@ -848,7 +878,7 @@ function describeCheckpoint(cp: Checkpoint): string {
     `[soak ${m}:${String(s).padStart(2, '0')} ${cp.label}] daemon RSS ${cp.daemon_rss_mib} MiB (anon ${cp.daemon_rss_anon_mib}), fds ${cp.daemon_fds} (${cp.daemon_fds_http} HTTP), ` +
     `threads ${cp.daemon_threads}, children ${cp.daemon_children}${children ? ` (${children})` : ''}, sims RSS ${cp.sims_rss_mib} MiB, ` +
     `ELD p99 ${cp.eld_p99_ms ?? '-'} ms (max ${cp.eld_max_ms ?? '-'}), jobs ended ${cp.jobs_ended}, points ${cp.points}, lost ${cp.lost}, ` +
-    `HTTP ${http}, unexpected ${cp.unexpected_errors}, drain ${cp.drain_s} s, load ${cp.loadavg_1m}${cp.daemon_alive ? '' : ', DAEMON DEAD'}`
+    `HTTP ${http}, unexpected ${cp.unexpected_errors}, drain ${cp.drain_s} s, load ${cp.loadavg_1m}, steal ${cp.cpu_steal_pct} %, bench ELD max ${cp.bench_eld_max_ms} ms${cp.daemon_alive ? '' : ', DAEMON DEAD'}`
   );
 }
 
@@ -1005,6 +1035,7 @@ export async function run(argv: string[]): Promise<object> {
 
     const selfLoop = monitorEventLoopDelay({ resolution: 5 });
     selfLoop.enable();
+    await s.watchHost();
     const loops = [s.launchLoop(), s.trackLoop(), s.pollLoop()];
     const watchDescendants = setInterval(() => void descendantPids([daemon!.child.pid!]).then((p) => (daemonDescendants = p)).catch(() => undefined), 5000);
     try {
@@ -1028,6 +1059,7 @@ export async function run(argv: string[]): Promise<object> {
       await Promise.race([s.settleBackground(), new Promise((r) => setTimeout(r, 30_000))]);
       clearInterval(watchDescendants);
       selfLoop.disable();
+      s.ownLoop.disable();
     }
 
     // Alive at the end? Then a graceful stop, timed, and nothing of it left behind.
@@ -1078,7 +1110,7 @@ export async function run(argv: string[]): Promise<object> {
       { figure: 'daemon log lines: warn / error+fatal (other stdout)', start: '', end: `${Object.entries(t.daemon_log).filter(([k]) => k.startsWith('warn')).reduce((a, [, v]) => a + v, 0)} / ${Object.entries(t.daemon_log).filter(([k]) => !k.startsWith('warn')).reduce((a, [, v]) => a + v, 0)} (${t.daemon_stdout_other})`, change: '', verdict: flag(Object.keys(t.daemon_log).length === 0, Object.keys(t.daemon_log).every((k) => k.startsWith('warn')) ? 'CHECK' : 'FAIL') },
       { figure: 'daemon alive at end', start: '', end: aliveAtEnd ? 'yes' : 'NO', change: '', verdict: flag(aliveAtEnd, 'FAIL') },
       { figure: `daemon stop (s, exit) and processes left ${LEFTOVER_GRACE_MS / 1000} s later`, start: '', end: `${shutdownS} s, ${exit.signal ?? `code ${exit.code}`}, ${leftovers.length} left`, change: leftovers.join(', '), verdict: flag(!wasAlive || (exit.code === 0 && leftovers.length === 0 && shutdownS < 20)) },
-      { figure: 'load generator ELD p99 (ms)', start: '', end: String(round(selfLoop.percentile(99) / 1e6, 1)), change: '', verdict: 'info' },
+      { figure: 'load generator ELD p99 / max (ms); worst CPU steal of an interval (%)', start: '', end: `${round(selfLoop.percentile(99) / 1e6, 1)} / ${round(selfLoop.max / 1e6, 1)}; ${Math.max(0, ...s.checkpoints.map((c) => c.cpu_steal_pct))}`, change: '', verdict: 'info' },
     );
     const table = renderTable(rows);
     const counts = (m: Record<string, number>) => Object.entries(m).sort((a, b) => b[1] - a[1]).slice(0, 15);
