@@ -36,10 +36,11 @@ export async function runMode(o: ModeRunOptions): Promise<ModeCounters> {
   const modeIndex = o.step.index;
   const abort = (): void => void o.worker.abort().catch(() => undefined);
   // Registered before the request goes out: a cancel in between is never lost (the worker
-  // handles control calls in order, so the abort reaches it after the measure call).
+  // handles control calls in order, so the abort reaches it after the measure call). A signal
+  // already aborted (a cancel at the mode's start) fires no event: abort right after the call.
   o.signal.addEventListener('abort', abort, { once: true });
   try {
-    const outcome = await o.worker.measure(
+    const measuring = o.worker.measure(
       { mode: o.step.mode, params: o.step.params, pointCount: o.step.points, tiaGain: o.plan.tiaGain, galPollIntervalMs: o.galPollIntervalMs },
       {
         onBlock: (b) => o.emit({ type: 'block', modeIndex, firstIndex: b.firstIndex, count: b.count, current: b.current, potential: b.potential }),
@@ -47,6 +48,8 @@ export async function runMode(o: ModeRunOptions): Promise<ModeCounters> {
         onProgress: (pointsDone) => o.emit({ type: 'progress', modeIndex, pointsDone }),
       },
     );
+    if (o.signal.aborted) abort();
+    const outcome = await measuring;
     const counters = toCounters(outcome);
     // The plan's N is the reference for every mode (the worker reports it too, for the CLI).
     counters.expected_points = o.step.points;

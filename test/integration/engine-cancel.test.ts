@@ -20,10 +20,13 @@ const SLOTS = 2;
 let target: CancelPoint = 'queued';
 let engineRef: JobEngine | null = null;
 let cancelledAt: number | null = null;
+/** The slot whose stream reached the targeted point (null: the cancel targets the job as a whole). */
+let triggerSlot: string | null = null;
 const landed = new Map<CancelPoint, number>();
 
-function cancelNow(runId: string, point: CancelPoint): void {
+function cancelNow(runId: string, point: CancelPoint, slot: string | null = null): void {
   if (cancelledAt !== null) return;
+  triggerSlot = slot;
   cancelledAt = performance.now();
   landed.set(point, (landed.get(point) ?? 0) + 1);
   engineRef!.cancel(runId);
@@ -51,7 +54,7 @@ const probe: SubscriberFactory = (ctx) => {
     name: 'cancel-probe',
     essential: false,
     handle(event) {
-      if (at(target, event)) cancelNow(ctx.plan.runId, target);
+      if (at(target, event)) cancelNow(ctx.plan.runId, target, ctx.slot.slot);
     },
   };
 };
@@ -82,7 +85,7 @@ async function runOne(i: number): Promise<void> {
   acquiring = target === 'acquiring' ? () => job && cancelNow(job.record.run_id, 'acquiring') : null;
   job = await h.submit({
     modes: ['CA', 'OCP'],
-    params_by_mode: { CA: { potential: 0.1, duration: 0.12 }, OCP: { duration: 0.06 } },
+    params_by_mode: { CA: { potential: 0.1, duration: 0.4 }, OCP: { duration: 0.06 } },
   });
   if (target === 'queued') cancelNow(job.record.run_id, 'queued');
   // With 'acquiring', the first slot's acquisition may already be under way before `job` is set.
@@ -95,6 +98,17 @@ async function runOne(i: number): Promise<void> {
     assert.equal(h.engine.reservationOf(s.slot), undefined, `${s.slot} released after cancel ${i}`);
   }
   assert.equal(job.record.status, 'cancelled');
+  // The cancel stopped the work where it landed, not merely relabelled a finished slot.
+  // The other slot of the job may be anywhere in its life when the cancel lands.
+  for (const s of job.record.slots.filter((x) => triggerSlot === null || x.slot === triggerSlot)) {
+    const started = s.results.length;
+    if (target === 'queued' || target === 'acquiring') assert.ok(started <= 1 && (started === 0 || s.results[0]!.aborted), `${s.slot}: cancel ${i} at ${target} ran ${started} modes`);
+    if (target === 'mode-start' || target === 'mid-mode') {
+      assert.equal(started, 1, `${s.slot}: cancel ${i} at ${target} started ${started} modes`);
+      assert.ok(s.results[0]!.aborted && s.results[0]!.points < s.results[0]!.expected_points, `${s.slot}: cancel ${i} at ${target} did not stop the mode (${s.results[0]!.points}/${s.results[0]!.expected_points})`);
+    }
+    if (target === 'between-modes') assert.equal(started, 1, `${s.slot}: cancel ${i} between modes started ${started} modes`);
+  }
   assert.ok(elapsedMs < 2000, `cancel ${i} at ${target} took ${elapsedMs.toFixed(0)} ms`);
 }
 
