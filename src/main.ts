@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { setPriority } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -18,6 +18,8 @@ import { HTTP_REDACT_PATHS } from './http/request-log.js';
 import { JobEngine } from './jobs/engine.js';
 import { isJobRecord, type JobRecord } from './jobs/job-record.js';
 import { recoverJobs } from './jobs/recovery.js';
+import { RUN_METADATA_SCHEMA, type JobProvenance } from './jobs/run-metadata.js';
+import { metadataSubscriber } from './jobs/subscribers/metadata-subscriber.js';
 import { plotSubscriber } from './jobs/subscribers/plot-subscriber.js';
 import { recordingSubscriber } from './jobs/subscribers/recording-subscriber.js';
 import type { AppServices } from './services/api.js';
@@ -33,6 +35,7 @@ import { RecorderThread } from './recording/recorder.js';
 import { SlotRegistry } from './slots/slot-registry.js';
 import { JobStore } from './storage/job-store.js';
 import { RunIndex } from './storage/run-index.js';
+import { RunMetadataFiles } from './storage/run-metadata-file.js';
 
 export const API_VERSION = '1.0';
 export const DRIVER_VERSION = '0.1.0';
@@ -103,12 +106,17 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   const jobStore = new JobStore<JobRecord>(config.runsRoot, { logger, isRecord: isJobRecord });
   await jobStore.init();
 
+  const software = { beepbox: DRIVER_VERSION, build: config.build, api: API_VERSION, runtime: `node ${process.version}`, platform: `${process.platform} ${process.arch}` };
+  const runMetadata = new RunMetadataFiles<JobProvenance>(() => ({
+    schema: RUN_METADATA_SCHEMA, box_id: config.boxId || hostname(), software, updated_at: new Date().toISOString(),
+  }));
+
   let nas: NasService | null = null;
   const engine: JobEngine = new JobEngine({
     slots: registry,
     jobStore,
     runIndex,
-    subscribers: [recordingSubscriber(recorder), plotSubscriber(plots)],
+    subscribers: [recordingSubscriber(recorder), plotSubscriber(plots), metadataSubscriber(runMetadata)],
     logger: logger.child({ component: 'jobs' }),
     versions: { beepbox: DRIVER_VERSION, node: process.version, api: API_VERSION },
     galPollIntervalMs: config.galPollIntervalMs,

@@ -151,6 +151,7 @@ export async function admitJob(body: JobRequestBody, ctx: AdmissionContext): Pro
     steps: steps.map((s) => ({ ...s, plot: makePlot ? { kind: plotKindForMode(s.token), maxCycles: maxCyclesToPlot(s.mode, s.params) } : null })),
     slots: devices.map((d) => ({ slot: d.slot, port: d.port, sn: d.sn, files: tokens.map((t) => layout.modeFiles(d.slot, t)) })),
     requestParams,
+    request: structuredClone(body),
     tiaGain: body.tia_gain === undefined ? 0 : body.tia_gain,
     samplingIntervalS: body.sampling_interval ?? null,
     makePlot,

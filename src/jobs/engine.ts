@@ -20,6 +20,7 @@ import { createRunFolder, removeCreatedFolders } from '../storage/run-folder.js'
 import type { JobPlan } from './job-plan.js';
 import { JOB_RECORD_SCHEMA, describeSlotNotes, type JobRecord } from './job-record.js';
 import { runMode } from './mode-runner.js';
+import { planJobProvenance } from './run-metadata.js';
 import { deriveJobState, isTerminal } from './progress.js';
 import { listSlotFiles } from './slot-files.js';
 import type { SlotContext, SlotEvent, SubscriberFactory } from './slot-events.js';
@@ -53,6 +54,8 @@ export interface SlotRun {
   cancelRequested: boolean;
   readonly abort: AbortController;
   runner: Promise<void> | null;
+  /** The runner has ended: consumers closed, device stopped, slot released. */
+  finished: boolean;
 }
 
 export interface JobRuntime {
@@ -78,7 +81,7 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
 }
 
 export function newSlotRun(): SlotRun {
-  return { live: { pointsDone: 0, rows: 0 }, cancelRequested: false, abort: new AbortController(), runner: null };
+  return { live: { pointsDone: 0, rows: 0 }, cancelRequested: false, abort: new AbortController(), runner: null, finished: false };
 }
 
 export class JobEngine {
@@ -155,6 +158,7 @@ export class JobEngine {
   }
 
   private newRecord(plan: JobPlan): JobRecord {
+    const provenance = planJobProvenance(plan);
     return {
       schema: JOB_RECORD_SCHEMA,
       run_id: plan.runId,
@@ -176,6 +180,8 @@ export class JobEngine {
       run_dir: plan.runDir,
       run_dir_relative: plan.runDirRelative,
       versions: this.deps.versions,
+      warnings: provenance.warnings,
+      adjustments: provenance.adjustments,
       slots: plan.slots.map((s) => ({
         slot: s.slot, port: s.port || '<unknown>', sn: s.sn, status: 'queued', started_at: null, ended_at: null, message: null, files: [], mode_index: -1, mode_started_at: null, results: [],
       })),
@@ -193,7 +199,6 @@ export class JobEngine {
       if (isTerminal(state) && r.ended_at === null) {
         r.ended_at = nowIso();
         this.deps.logger.info({ runId: r.run_id, status: state }, 'job ended');
-        if (state === 'done') this.deps.onJobDone?.(r.run_id, r.run_dir);
       }
     }
     this.deps.jobStore.save(r.run_id, r).catch((err: unknown) => this.deps.logger.error({ err, runId: r.run_id }, 'job record not saved'));
@@ -216,10 +221,16 @@ export class JobEngine {
     this.persist(job);
   }
 
-  /** The slot's runner has ended: its device is stopped, the slot is free for the next job. */
+  /**
+   * The slot's runner has ended: its device is stopped, the slot is free for the next job. When
+   * it was the job's last runner and the job is done, its files are complete (run.json included):
+   * hand it on (NAS upload).
+   */
   private releaseSlot(job: JobRuntime, i: number): void {
     const slot = job.record.slots[i]!.slot;
     if (this.reservations.get(slot) === job.record.run_id) this.reservations.delete(slot);
+    job.runs[i]!.finished = true;
+    if (job.runs.every((r) => r.finished) && job.record.status === 'done') this.deps.onJobDone?.(job.record.run_id, job.record.run_dir);
   }
 
   private openStream(job: JobRuntime, plan: JobPlan, i: number, log: Logger, onFailure: (message: string) => void): SlotStream {
@@ -286,11 +297,15 @@ export class JobEngine {
         failure ??= err instanceof Error ? err.message : String(err);
       }
     }
-    await stream.finish().catch((err: unknown) => log.error({ err }, 'slot consumers did not finish'));
+    // The end is decided once the consumers have handled everything the slot produced (a cancel
+    // up to then still wins); then they get `slot-ended` and close before the slot is released.
+    await stream.settle().catch((err: unknown) => log.error({ err }, 'slot consumers did not settle'));
     if (run.cancelRequested) this.endSlot(job, i, 'cancelled', 'cancelled');
     else if (failure !== null) this.endSlot(job, i, 'failed', failure);
     else if (this.shuttingDown || signal.aborted) this.endSlot(job, i, 'failed', 'stopped by daemon shutdown');
     else this.endSlot(job, i, 'done', describeSlotNotes(s.results));
+    stream.emit({ type: 'slot-ended', status: s.status as 'done' | 'failed' | 'cancelled', message: s.message, at: s.ended_at ?? nowIso() });
+    await stream.finish().catch((err: unknown) => log.error({ err }, 'slot consumers did not finish'));
     this.releaseSlot(job, i);
   }
 

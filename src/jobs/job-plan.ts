@@ -47,6 +47,8 @@ export interface JobPlan {
   readonly slots: readonly SlotPlan[];
   /** Parameters as the client sent them, by mode token. */
   readonly requestParams: Readonly<Record<string, unknown>>;
+  /** The POST /jobs body as it was sent (a copy; provenance in run.json). */
+  readonly request: unknown;
   /** TIA gain index; null leaves the device setting unchanged. */
   readonly tiaGain: number | null;
   readonly samplingIntervalS: number | null;

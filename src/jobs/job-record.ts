@@ -7,7 +7,7 @@
 import type { IntegrityEvent } from '../driver/run-accounting.js';
 import type { ModeEstimate } from './progress.js';
 import type { ModeCounters } from './slot-events.js';
-import type { JobState, SlotState } from './types.js';
+import type { Adjustment, JobState, ModeWarning, SlotState } from './types.js';
 
 export const JOB_RECORD_SCHEMA = 1;
 
@@ -59,6 +59,9 @@ export interface JobRecord {
   run_dir: string;
   run_dir_relative: string;
   versions: { beepbox: string; node: string; api: string };
+  /** Validation warnings and the adjustments among them (absent in records of older versions). */
+  warnings?: ModeWarning[];
+  adjustments?: Adjustment[];
   slots: SlotRecord[];
 }
 

@@ -5,7 +5,8 @@
  * Per mode the stream is: `mode-started` → `block`* / `integrity`* / `progress`* →
  * `mode-ended`, then the derived `mode-recorded` (files written, published by the recorder)
  * and `plot-rendered` (published by the plot consumer) may follow later, interleaved with the
- * next mode. Each consumer sees every event exactly once, in emission order.
+ * next mode. After the last mode, `slot-ended` closes the stream. Each consumer sees every
+ * event exactly once, in emission order.
  */
 import type { IntegrityCounters, RunSummary } from '../driver/measurement.js';
 import type { IntegrityEvent } from '../driver/run-accounting.js';
@@ -28,6 +29,12 @@ export type SlotEvent =
   | { type: 'mode-recorded'; modeIndex: number; result: RecordingResult | null; error: string | null }
   /** `outcome` is "ok" or why the plot was skipped. */
   | { type: 'plot-rendered'; modeIndex: number; outcome: string }
+  /**
+   * The slot's last event: its terminal state, as the job record has it. Emitted once the
+   * consumers have handled everything before it; the job counts as ended only after they
+   * handled this too (run.json is complete before the NAS upload starts).
+   */
+  | { type: 'slot-ended'; status: 'done' | 'failed' | 'cancelled'; message: string | null; at: string }
   /** Events this consumer did not get because its queue was full (optional consumers only). */
   | { type: 'dropped'; count: number };
 

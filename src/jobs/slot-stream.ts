@@ -155,15 +155,23 @@ export class SlotStream {
   }
 
   /**
+   * Waits until the essential consumers have handled every event so far, including the derived
+   * events they publish while doing so; nobody is closed (more events may follow).
+   */
+  async settle(): Promise<void> {
+    const essential = this.deliveries.filter((d) => d.subscriber.essential);
+    // A consumer may publish while handling (mode-recorded → plot-rendered), waking one that was
+    // already idle: done only when all are idle at the same moment.
+    while (!essential.every((d) => d.isIdle())) await Promise.all(essential.map((d) => d.idle()));
+  }
+
+  /**
    * Waits until the essential consumers have handled every event, including the derived events
    * they publish while doing so, then closes every consumer. Optional consumers are not waited
    * for: they finish their queue on their own and are closed when they do.
    */
   async finish(): Promise<void> {
-    const essential = this.deliveries.filter((d) => d.subscriber.essential);
-    // A consumer may publish while handling (mode-recorded → plot-rendered), waking one that was
-    // already idle: done only when all are idle at the same moment.
-    while (!essential.every((d) => d.isIdle())) await Promise.all(essential.map((d) => d.idle()));
+    await this.settle();
     for (const d of this.deliveries) {
       if (d.subscriber.essential) await d.close();
       else void d.idle().then(() => d.close()).catch((err: unknown) => this.options.logger.warn({ err, subscriber: d.subscriber.name }, 'slot consumer did not close cleanly'));

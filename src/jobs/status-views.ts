@@ -63,6 +63,8 @@ export function buildJobStatus(job: JobRuntime, now = Date.now()): JobStatus {
     ...computeJobProgress(status, slots),
     group_id: r.group_label,
     slots,
+    warnings: r.warnings ?? [],
+    adjustments: r.adjustments ?? [],
   };
 }
 

@@ -1,5 +1,19 @@
 /** Shapes of the job API (rest-api.md 3.8–3.12, 4.3). Snapshots, computed at read time. */
 
+/** [NEW] A validation warning of one mode of a job. */
+export interface ModeWarning {
+  mode: string;
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** [NEW] A parameter that admission changed (EIS frequency clamp, ...): what was asked and what runs. */
+export interface Adjustment extends ModeWarning {
+  requested: unknown;
+  applied: unknown;
+}
+
 export type SlotState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type JobState = SlotState;
 
@@ -35,6 +49,10 @@ export interface JobStatus {
   remaining_s: number | null;
   group_id: string | null;
   slots: SlotStatus[];
+  /** [NEW] Validation warnings of the job's modes (high values, clamps, ...), as at submit. */
+  warnings: ModeWarning[];
+  /** [NEW] Parameters that run differently from what was sent (EIS frequency clamp, ...): field, requested and applied value. */
+  adjustments: Adjustment[];
 }
 
 export interface JobOverview {

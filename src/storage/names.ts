@@ -12,6 +12,12 @@ export const MAX_NAME_BYTES = 255;
 /** The NAS markers at the top of a run directory (rest-api 6.1, 7.5). */
 export const RUN_MARKER_FILES = ['UPLOAD_DONE', 'upload_failed'] as const;
 
+/** Provenance of the jobs whose files live in a run directory (written by the daemon, see run-metadata-file.ts). */
+export const RUN_METADATA_FILE = 'run.json';
+
+/** Files at the top of a run directory that belong to its runs: listed, downloadable, zipped. */
+export const RUN_ROOT_FILES: readonly string[] = [...RUN_MARKER_FILES, RUN_METADATA_FILE];
+
 /** Folder below the run directory that holds one folder per slot. */
 export const WELLS_DIR = 'Wells';
 

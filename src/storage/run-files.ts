@@ -8,7 +8,7 @@ import { join, posix, win32 } from 'node:path';
 import { Readable } from 'node:stream';
 import { DaemonError } from '../errors.js';
 import { isPlainRunFile, isSingleLinkedFile, isStrictlyInside, openConfinedFile } from './confined-file.js';
-import { RUN_MARKER_FILES, WELLS_DIR, sanitizeSegment } from './names.js';
+import { RUN_ROOT_FILES, WELLS_DIR, sanitizeSegment } from './names.js';
 
 export function fileNotFound(): DaemonError {
   return new DaemonError('runs.file_not_found', 'File not found');
@@ -86,11 +86,11 @@ async function isRealDirectory(path: string): Promise<boolean> {
  * Every regular file the run owns, as run-relative `/` paths sorted by code point: a recursive,
  * asynchronous walk of `Wells/<slot>/` for each of `slots` (symbolic links are neither followed
  * nor listed, files with more than one name — hardlinks — are not listed) plus `UPLOAD_DONE` /
- * `upload_failed` when they are such files.
+ * `upload_failed` and `run.json` when they are such files.
  */
 export async function listRunFiles(runDir: string, slots: readonly string[]): Promise<string[]> {
   const out: string[] = [];
-  for (const marker of RUN_MARKER_FILES) {
+  for (const marker of RUN_ROOT_FILES) {
     try {
       if (isSingleLinkedFile(await lstat(join(runDir, marker)))) out.push(marker);
     } catch {
@@ -110,14 +110,14 @@ export async function listRunFiles(runDir: string, slots: readonly string[]): Pr
 /**
  * Normalises a requested path (rest-api 6.6) to a run-relative `/` path inside the run's own
  * files, or `null`: empty, NUL byte, absolute (POSIX or Windows form), escaping via `..`, or
- * outside `Wells/<own slot>/` and the markers.
+ * outside `Wells/<own slot>/` and the run's top-level files (markers, `run.json`).
  */
 export function normaliseRunFilePath(requested: string, slots: readonly string[]): string | null {
   if (requested === '' || requested.includes('\0')) return null;
   if (posix.isAbsolute(requested) || win32.isAbsolute(requested)) return null;
   const normalised = posix.normalize(requested);
   if (normalised === '.' || normalised === '..' || normalised.startsWith('../') || normalised.endsWith('/')) return null;
-  if ((RUN_MARKER_FILES as readonly string[]).includes(normalised)) return normalised;
+  if (RUN_ROOT_FILES.includes(normalised)) return normalised;
   const parts = normalised.split('/');
   if (parts.length < 3 || parts[0] !== WELLS_DIR) return null;
   if (!ownSlotDirs(slots).includes(parts[1] as string)) return null;

@@ -105,6 +105,7 @@ describe('NAS upload of finished runs', { skip: smbSkipReason, timeout: 180_000 
     // Every local file is on the share with the same bytes; UPLOAD_DONE marks the run.
     const files = (await daemon.get<{ files: string[] }>(`/runs/${job.run_id}/files`)).json.files;
     assert.ok(files.includes('UPLOAD_DONE'));
+    assert.ok(files.includes('run.json'), 'the provenance file travels with the run');
     const runDir = path.join(daemon.runsRoot, 'E2E', 'Upload');
     const [stamp] = await fs.readdir(runDir);
     for (const rel of files.filter((f) => f !== 'UPLOAD_DONE')) {

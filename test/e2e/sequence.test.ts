@@ -210,7 +210,8 @@ describe('CV → CA on two slots in parallel', () => {
 
   test('GET /runs/{id}/files, file downloads byte-identical, ZIP with the same entries', async () => {
     assert.ok(job && runDir, 'the job ran');
-    const expected = job.slots.flatMap((s) => s.files).sort();
+    // The slots' files plus run.json, the run's provenance at the top of the run folder.
+    const expected = [...job.slots.flatMap((s) => s.files), 'run.json'].sort();
     const list = await daemon.get(`/runs/${job.run_id}/files`);
     assert.equal(list.status, 200, list.text);
     assert.deepEqual(list.json, { files: expected });
@@ -273,12 +274,15 @@ describe('two jobs sharing one run directory, and path traversal', () => {
 
     assert.deepEqual(a.slots[0]!.files, [csvOf('slot01')]);
     assert.deepEqual(b.slots[0]!.files, [csvOf('slot02')]);
-    assert.deepEqual((await daemon.get(`/runs/${a.run_id}/files`)).json, { files: [csvOf('slot01')] });
-    assert.deepEqual((await daemon.get(`/runs/${b.run_id}/files`)).json, { files: [csvOf('slot02')] });
+    // Each run lists its own slot and the shared folder's run.json (one entry per job).
+    assert.deepEqual((await daemon.get(`/runs/${a.run_id}/files`)).json, { files: [csvOf('slot01'), 'run.json'] });
+    assert.deepEqual((await daemon.get(`/runs/${b.run_id}/files`)).json, { files: [csvOf('slot02'), 'run.json'] });
     const zipA = readZip((await daemon.get(`/runs/${a.run_id}/zip`)).body);
     const zipB = readZip((await daemon.get(`/runs/${b.run_id}/zip`)).body);
-    assert.deepEqual(zipA.map((e) => e.name), [csvOf('slot01')], 'ZIP of run A holds only slot01');
-    assert.deepEqual(zipB.map((e) => e.name), [csvOf('slot02')], 'ZIP of run B holds only slot02');
+    assert.deepEqual(zipA.map((e) => e.name), [csvOf('slot01'), 'run.json'], 'ZIP of run A holds only slot01');
+    assert.deepEqual(zipB.map((e) => e.name), [csvOf('slot02'), 'run.json'], 'ZIP of run B holds only slot02');
+    const shared = JSON.parse(zipA[1]!.data.toString('utf8')) as { jobs: Array<{ run_id: string }> };
+    assert.deepEqual(shared.jobs.map((j) => j.run_id).sort(), [a.run_id, b.run_id].sort());
     assert.ok(zipA[0]!.data.equals(await readFile(path.join(runDir, csvOf('slot01')))));
     const rows = splitCsv(zipB[0]!.data.toString('utf8')).rows.length;
     assert.equal(rows, Math.trunc(0.3 / DT));
@@ -345,8 +349,8 @@ describe('two jobs sharing one run directory, and path traversal', () => {
     assert.equal(inside.status, 200, inside.text);
     assert.ok(inside.body.equals(await readFile(path.join(runDir, own))));
     // Listings and ZIPs never include symlinks.
-    assert.deepEqual((await daemon.get(`/runs/${a.run_id}/files`)).json, { files: [own] });
-    assert.deepEqual(readZip((await daemon.get(`/runs/${a.run_id}/zip`)).body).map((e) => e.name), [own]);
+    assert.deepEqual((await daemon.get(`/runs/${a.run_id}/files`)).json, { files: [own, 'run.json'] });
+    assert.deepEqual(readZip((await daemon.get(`/runs/${a.run_id}/zip`)).body).map((e) => e.name), [own, 'run.json']);
 
     // A missing path parameter is a validation error (3.14).
     const missing = await daemon.get(`/runs/${a.run_id}/file`);

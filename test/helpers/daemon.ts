@@ -405,6 +405,8 @@ export interface JobStatusLike {
   remaining_s: number | null;
   group_id: string | null;
   slots: SlotStatusLike[];
+  warnings?: Array<{ mode: string; field: string; code: string; message: string }>;
+  adjustments?: Array<{ mode: string; field: string; code: string; message: string; requested: unknown; applied: unknown }>;
 }
 
 /** The 1.4 error envelope. */

@@ -144,6 +144,8 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
           remaining_modes: modes, progress_pct: 0, remaining_s: null,
           points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0,
         })),
+        warnings: [],
+        adjustments: [],
       };
       jobs.set(runId, job);
       return job;
