@@ -127,7 +127,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   });
   // A rescan never touches the worker of a slot the engine holds.
   registry.useReservations((slot) => engine.reservationOf(slot) !== undefined);
-  await recoverJobs(engine, { runsRoot: config.runsRoot, jobStore, logger });
+  await recoverJobs(engine, { runsRoot: config.runsRoot, jobStore, logger, runMetadata });
 
   if (process.platform !== 'win32') {
     nas = new NasService({

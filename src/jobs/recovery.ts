@@ -5,10 +5,12 @@
  */
 import type { Logger } from 'pino';
 import type { JobStore } from '../storage/job-store.js';
+import type { RunMetadataFiles } from '../storage/run-metadata-file.js';
 import { computeRunLayout, type ModeFiles } from '../storage/run-layout.js';
 import type { JobEngine } from './engine.js';
 import type { JobRecord } from './job-record.js';
 import { deriveJobState, isTerminal } from './progress.js';
+import type { JobProvenance } from './run-metadata.js';
 import { listSlotFiles } from './slot-files.js';
 
 /** The mode files of a persisted job's slot, or null if its layout no longer matches its run folder. */
@@ -21,7 +23,26 @@ function recoverModeFiles(runsRoot: string, record: JobRecord, slot: string): Mo
   }
 }
 
-export async function recoverJobs(engine: JobEngine, deps: { runsRoot: string; jobStore: JobStore<JobRecord>; logger: Logger }): Promise<number> {
+/** run.json says what the record now says: the interrupted job and its slots failed. */
+async function amendRunMetadata(files: RunMetadataFiles<JobProvenance>, record: JobRecord): Promise<void> {
+  await files.amend(record.run_dir, record.run_id, (entry) => {
+    entry.status = record.status;
+    entry.ended_at = record.ended_at;
+    const slots = Array.isArray(entry.slots) ? (entry.slots as Array<Record<string, unknown>>) : [];
+    for (const s of record.slots) {
+      const slot = slots.find((x) => x.slot === s.slot);
+      if (!slot) continue;
+      slot.status = s.status;
+      slot.message = s.message;
+      slot.ended_at = s.ended_at;
+    }
+  });
+}
+
+export async function recoverJobs(
+  engine: JobEngine,
+  deps: { runsRoot: string; jobStore: JobStore<JobRecord>; logger: Logger; runMetadata?: RunMetadataFiles<JobProvenance> },
+): Promise<number> {
   const stored = await deps.jobStore.loadAll();
   const at = new Date().toISOString();
   for (const { record } of stored) {
@@ -41,6 +62,9 @@ export async function recoverJobs(engine: JobEngine, deps: { runsRoot: string; j
       record.status = deriveJobState(record.slots.map((s) => s.status));
       record.ended_at ??= at;
       await deps.jobStore.save(record.run_id, record);
+      if (deps.runMetadata) {
+        await amendRunMetadata(deps.runMetadata, record).catch((err: unknown) => deps.logger.warn({ err, runId: record.run_id }, 'run.json of an interrupted job not updated'));
+      }
     }
     engine.adopt(record);
   }

@@ -65,6 +65,24 @@ export class RunMetadataFiles<E extends MetadataEntry> {
     return this.schedule(runDir, state);
   }
 
+  /**
+   * Changes a job's entry as it is in memory or in the file (restart recovery marks interrupted
+   * jobs failed); nothing is written when the job has no entry. Resolves once written.
+   */
+  async amend(runDir: string, runId: string, change: (entry: Record<string, unknown>) => void): Promise<void> {
+    const state = this.stateOf(runDir);
+    const live = state.entries.get(runId);
+    const stored = (await state.loaded).get(runId);
+    const entry = (live ?? stored) as Record<string, unknown> | undefined;
+    if (!entry || typeof entry !== 'object') {
+      if (state.entries.size === 0 && !state.dirty) this.dirs.delete(runDir);
+      return;
+    }
+    change(entry);
+    await this.schedule(runDir, state);
+    if (!live) await this.release(runDir, runId);
+  }
+
   /** Resolves once everything handed in so far is written; rejects with the last write's error. */
   flush(runDir: string): Promise<void> {
     return this.dirs.get(runDir)?.tail ?? Promise.resolve();

@@ -107,8 +107,9 @@ describe('cancel', () => {
     assert.equal(later.slots[0]!.status, 'cancelled', 'a worker never moves a cancelled slot back');
     assert.deepEqual(later.slots[0]!.files, []);
     assert.equal(sims.devices[0]!.status & CELL_OR_RUN, 0, 'the cell of the never-started slot is off');
+    // Nothing was measured: only the run's provenance (run.json, saying cancelled) is there.
     const files = await daemon.get('/runs/cancel-queued/files');
-    assert.deepEqual(files.json, { files: [] });
+    assert.deepEqual(files.json, { files: ['run.json'] });
     await expectUsable('slot01', '2025-11-06T09:01:00Z');
   });
 

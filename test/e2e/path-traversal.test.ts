@@ -126,11 +126,11 @@ describe('path traversal over HTTP', { timeout: 120_000 }, () => {
     const ok = await raw('GET', `/runs/trav/file?path=${encodeURIComponent(csvPath)}`);
     assert.equal(ok.status, 200);
     const files = await raw('GET', '/runs/trav/files');
-    assert.deepEqual((files.json as { files: string[] }).files, run.slots[0]!.files.filter((f) => f !== 'upload_failed'));
+    assert.deepEqual((files.json as { files: string[] }).files, [...run.slots[0]!.files.filter((f) => f !== 'upload_failed'), 'run.json']);
     assertNoSecret(files, 'files');
     const zip = await raw('GET', '/runs/trav/zip');
     assert.equal(zip.status, 200);
-    assert.deepEqual(readZip(zip.body).map((e) => e.name), [csvPath], 'no symlink, hardlink or linked marker in the ZIP');
+    assert.deepEqual(readZip(zip.body).map((e) => e.name), [csvPath, 'run.json'], 'no symlink, hardlink or linked marker in the ZIP');
     assertNoSecret(zip, 'zip');
     const upload = await raw('GET', '/runs/trav/upload');
     assert.equal(upload.status, 200);

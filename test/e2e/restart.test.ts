@@ -128,11 +128,15 @@ describe('restart', () => {
     assert.deepEqual(polled.json, [job]);
     assert.deepEqual((await second.get<Array<{ status: string }>>('/devices/status')).json.map((e) => e.status), ['idle', 'idle'], 'no slot is reserved after a restart');
 
-    // Files: listed, downloadable, zipped.
-    assert.deepEqual((await second.get('/runs/restart-killed/files')).json, { files: [csvOf('slot01', killedStamp)] });
+    // Files: listed, downloadable, zipped; run.json now says what the record says.
+    assert.deepEqual((await second.get('/runs/restart-killed/files')).json, { files: [csvOf('slot01', killedStamp), 'run.json'] });
     await assertPartialCsv(second, 'restart-killed', csvOf('slot01', killedStamp), killedRunDir());
     const zip = readZip((await second.get('/runs/restart-killed/zip')).body);
-    assert.deepEqual(zip.map((e) => e.name), [csvOf('slot01', killedStamp)]);
+    assert.deepEqual(zip.map((e) => e.name), [csvOf('slot01', killedStamp), 'run.json']);
+    const provenance = JSON.parse(zip[1]!.data.toString('utf8')) as { jobs: Array<{ run_id: string; status: string; slots: Array<{ status: string; message: string }> }> };
+    const entry = provenance.jobs.find((j) => j.run_id === 'restart-killed')!;
+    assert.equal(entry.status, 'failed');
+    assert.deepEqual(entry.slots.map((x) => [x.status, x.message]), [['failed', INTERRUPTED]]);
 
     // The run id and the data are still protected after the restart.
     assertEnvelope(await second.post('/jobs', longJob('slot02', 'restart-killed', '2025-11-07T08:30:00Z')), 409, 'jobs.run_id_conflict');
