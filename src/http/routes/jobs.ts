@@ -27,7 +27,7 @@ export const jobRoutes: readonly AnyRoute[] = [
     bodySchema: API_SCHEMAS.JobRequest,
     querySchema: null,
     successStatus: 200,
-    responseDescription: 'JobStatus of the new job (run_id, mode, modes, current_mode, remaining_modes, status, started_at, ended_at, progress_pct, remaining_s, group_id, slots[]).',
+    responseDescription: 'JobStatus of the new job (run_id, mode, modes, current_mode, remaining_modes, status, started_at, ended_at, progress_pct, remaining_s, group_id, slots[], warnings[], adjustments[]). `warnings` lists every validation warning by mode and field; `adjustments` the parameters that run differently from what was sent ({mode, field, code, requested, applied, message}, e.g. an EIS start_freq clamped from 1000 to 277.78 Hz). Both are also in GET /jobs/{run_id} and in the run folder\'s run.json.',
     errorCodes: [
       'jobs.invalid_request',
       'jobs.invalid_params',
@@ -118,7 +118,7 @@ export const jobRoutes: readonly AnyRoute[] = [
     bodySchema: null,
     querySchema: null,
     successStatus: 200,
-    responseDescription: 'JobStatus.',
+    responseDescription: 'JobStatus, with the warnings and adjustments made at submit.',
     errorCodes: ['jobs.not_found'],
     example: { path: `/jobs/${EXAMPLE_RUN_ID}` },
     handler: ({ services, params }) => ({ body: services.jobs.get(params['run_id'] ?? '') }),
