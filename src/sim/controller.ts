@@ -23,6 +23,7 @@ import {
 import type { AnalogFrontEnd } from './analog-front-end.js';
 import type { CellModel } from './cell.js';
 import type { DeviceStats } from './device-stats.js';
+import { type CeCause, DeviceLog } from './device-log.js';
 import type { AdcFifo, DacFifo } from './fifos.js';
 import { PidLoop } from './pid.js';
 import {
@@ -48,6 +49,8 @@ const DAC_PIN_MAX_V = 3.3;
 const LOADDFLT_SAVE_BIT = 0x08;
 
 const RUN_BITS = StatusBit.RUN | StatusBit.STOP | StatusBit.FIFO | StatusBit.PID | StatusBit.CE;
+
+const COMMAND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(Command).map(([name, code]) => [code, name]));
 
 /** Outcome code of a handler: 0 = success, otherwise a Modbus exception code. */
 export type HandlerResult = number;
@@ -103,6 +106,8 @@ export class Controller implements PublishedState {
     /** Duration of one ADC conversion (µs). */
     private readonly conversionPeriodUs: number,
     pushPairsInPidMode: boolean,
+    /** Commands and CE-switch changes, for tests (device-log.ts). */
+    readonly log: DeviceLog = new DeviceLog(),
   ) {
     this.pushPairsInPidMode = pushPairsInPidMode;
   }
@@ -144,7 +149,7 @@ export class Controller implements PublishedState {
       // Whole milliseconds since boot, as the firmware's HAL tick counts them.
       if (this.pid.update(Math.floor((t - this.bootUs) / 1000) >>> 0, this.weoutA)) this.applySetpoint(this.pid.output);
       if (this.pushPairsInPidMode) this.adcFifo.push(this.weoutA, this.reoutV);
-      if ((this.st & StatusBit.STOP) !== 0) this.stop();
+      if ((this.st & StatusBit.STOP) !== 0) this.stop(t);
       return;
     }
     if ((this.st & StatusBit.FIFO) === 0) return;
@@ -156,15 +161,21 @@ export class Controller implements PublishedState {
       dac.markUnderrun();
       if ((this.st & StatusBit.STOP) !== 0) {
         this.stats.stopUnderruns++;
-        this.stop();
+        this.stop(t);
       } else {
         this.stats.underruns++;
       }
     }
   }
 
-  private stop(): void {
+  /** The firmware's stop: run bits cleared and the CE switch opened; VCEIN keeps its value. */
+  private stop(t: number): void {
+    if ((this.st & StatusBit.CE) !== 0) this.logCe(t, false, 'run_stop');
     this.st &= ~RUN_BITS;
+  }
+
+  private logCe(t: number, closed: boolean, cause: CeCause): void {
+    this.log.add({ kind: 'ce', simUs: t, wallMs: Date.now(), closed, cause, vceinSetV: this.vceinSetV });
   }
 
   private unitsAt(t: number): number {
@@ -206,11 +217,17 @@ export class Controller implements PublishedState {
 
   // ---------------------------------------------------------------- commands
 
-  /** Executes the command in the command group. */
+  /** Executes the command in the command group (and logs it). */
   executeCommand(t: number): HandlerResult {
     const buf = this.memory.cmd.buf;
     const command = buf[0]! | (buf[1]! << 8);
     const p0 = buf[2]!;
+    const result = this.runCommand(command, p0, t);
+    this.log.add({ kind: 'command', simUs: t, wallMs: Date.now(), command, name: COMMAND_NAMES[command] ?? 'UNKNOWN', param: p0, result });
+    return result;
+  }
+
+  private runCommand(command: number, p0: number, t: number): HandlerResult {
     switch (command) {
       case Command.SENSOR_ZERO:
         this.sensorZero();
@@ -227,12 +244,12 @@ export class Controller implements PublishedState {
         this.setGain(Math.min(p0, TIA_GAIN_INDEX_MAX_EFFECTIVE));
         return 0;
       case Command.SET_SWITCH:
-        this.setSwitch(p0 !== 0);
+        this.setSwitch(p0 !== 0, t, 'SET_SWITCH');
         return 0;
       case Command.FIFO_START:
         this.adcFifo.clear();
         this.st |= StatusBit.RUN | StatusBit.FIFO;
-        this.setSwitch(p0 !== 0);
+        this.setSwitch(p0 !== 0, t, 'FIFO_START');
         return 0;
       case Command.PID_START: {
         const target = this.memory.cmd.view.getFloat32(2, true);
@@ -256,7 +273,8 @@ export class Controller implements PublishedState {
     }
   }
 
-  private setSwitch(closed: boolean): void {
+  private setSwitch(closed: boolean, t: number, cause: CeCause): void {
+    if (closed !== ((this.st & StatusBit.CE) !== 0)) this.logCe(t, closed, cause);
     if (closed) this.st |= StatusBit.CE;
     else this.st &= ~StatusBit.CE;
   }
@@ -314,6 +332,7 @@ export class Controller implements PublishedState {
     this.pendingResetAtUs = Infinity;
     this.pendingFlashAtUs = Infinity;
     this.lastTickUnits = 0;
+    if ((this.st & StatusBit.CE) !== 0) this.logCe(t, false, 'boot');
     this.st = 0;
     this.gainIndex = DEFAULT_TIA_GAIN_INDEX;
     this.gx = TIA_GAIN_OHMS[DEFAULT_TIA_GAIN_INDEX]!;

@@ -17,6 +17,7 @@ import { AnalogFrontEnd } from './analog-front-end.js';
 import { type CellModel, type CellParams, ElectrochemicalCell } from './cell.js';
 import { Controller } from './controller.js';
 import { type DeviceStats, createDeviceStats } from './device-stats.js';
+import { DeviceLog } from './device-log.js';
 import { AdcFifo, DacFifo } from './fifos.js';
 import { ModbusSlave } from './modbus-slave.js';
 import { Prng } from './random.js';
@@ -24,6 +25,7 @@ import { RegisterMemory } from './register-memory.js';
 import { TickScheduler, clampJitter, validateInterval } from './tick-scheduler.js';
 
 export type { DeviceStats } from './device-stats.js';
+export type { DeviceLog, DeviceLogEntry, OpenInterval } from './device-log.js';
 
 export interface VirtualPotentiostatOptions {
   /** Monotonic clock in microseconds. Default: `performance.now() * 1000`. */
@@ -62,6 +64,8 @@ export class VirtualPotentiostat {
   readonly cell: CellModel;
   readonly frontEnd: AnalogFrontEnd;
   readonly stats: DeviceStats = createDeviceStats();
+  /** Every command, CE-switch change (with its cause) and output/configuration write, time-stamped. */
+  readonly log = new DeviceLog();
   readonly now: () => number;
 
   private readonly memory: RegisterMemory;
@@ -92,7 +96,7 @@ export class VirtualPotentiostat {
     this.memory = new RegisterMemory(this.uid, chipNoise, options.rtcEpochMs ?? Date.now(), t);
     this.adcFifo = new AdcFifo(this.stats);
     this.dacFifo = new DacFifo();
-    this.controller = new Controller(this.memory, this.adcFifo, this.dacFifo, this.cell, this.frontEnd, this.stats, conversionPeriodUs, options.pushPairsInPidMode ?? false);
+    this.controller = new Controller(this.memory, this.adcFifo, this.dacFifo, this.cell, this.frontEnd, this.stats, conversionPeriodUs, options.pushPairsInPidMode ?? false, this.log);
     this.slave = new ModbusSlave(this.memory, this.adcFifo, this.dacFifo, this.controller);
     this.scheduler = new TickScheduler(
       { startUs: t, tickIntervalUs, tickJitterUs, flashStallUs: options.flashStallUs ?? 40_000, seed },

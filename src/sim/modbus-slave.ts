@@ -153,6 +153,13 @@ export class ModbusSlave {
     }
   }
 
+  /** A host write to an output or configuration group, with the group's values after it. */
+  private logWrite(slot: GroupSlot, t: number): void {
+    const values: number[] = [];
+    for (let at = 0; at + 4 <= slot.info.bytes; at += 4) values.push(slot.view.getFloat32(at, true));
+    this.controller.log.add({ kind: 'write', simUs: t, wallMs: Date.now(), group: slot.info.id, values });
+  }
+
   private writeHandler(slot: GroupSlot, bytes: number, t: number): HandlerResult {
     const m = this.memory;
     switch (slot) {
@@ -165,12 +172,14 @@ export class ModbusSlave {
         return this.controller.executeCommand(t);
       case m.dacOut:
         this.controller.applyDacOutputs();
+        this.logWrite(slot, t);
         return 0;
       case m.calIn:
       case m.calDac:
       case m.pidCfg:
       case m.timing:
         this.controller.parseConfig();
+        this.logWrite(slot, t);
         return 0;
       case m.dateTime:
         m.setRtcFromBuffer(t);
