@@ -5,6 +5,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { ErrorIssue } from '../errors.js';
+import { SCHEMA_ANNOTATION_KEYWORDS } from '../modes/catalogue.js';
 import { ALL_API_SCHEMAS, type SchemaRef } from './schemas.js';
 
 /** One entry of `errors[]` in a 422 `request.validation_error`. */
@@ -25,7 +26,9 @@ export interface RequestValidator {
 
 /** Build the Ajv instance and compile every API schema (throws at startup on a bad schema). */
 export function createRequestValidator(): RequestValidator {
-  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+  // verbose: errors carry their schema, whose `x-limit-reason` annotation the message quotes.
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, verbose: true });
+  for (const keyword of SCHEMA_ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword, schemaType: 'string' });
   const compiled = new Map<string, ValidateFunction>();
   for (const ref of ALL_API_SCHEMAS) compiled.set(ref.name, ajv.compile(ref.schema));
   return {
@@ -88,6 +91,12 @@ function pointerToLoc(instancePath: string, data: unknown): (string | number)[] 
   return loc;
 }
 
+/** " (why)" when the failing schema explains its bound with `x-limit-reason` (never input values). */
+function limitReason(error: ErrorObject): string {
+  const reason = (error.parentSchema as Record<string, unknown> | undefined)?.['x-limit-reason'];
+  return typeof reason === 'string' ? ` (${reason})` : '';
+}
+
 /** `{type, msg}` for one ajv error, or null for errors that only repeat others (`if`). */
 function describeAjvError(error: ErrorObject): { type: string; msg: string; field?: string } | null {
   const p = error.params as Record<string, unknown>;
@@ -115,9 +124,9 @@ function describeAjvError(error: ErrorObject): { type: string; msg: string; fiel
     case 'maxLength':
       return { type: 'string_too_long', msg: `String should have at most ${plural(Number(p['limit']), 'character')}` };
     case 'minimum':
-      return { type: 'greater_than_equal', msg: `Input should be greater than or equal to ${String(p['limit'])}` };
+      return { type: 'greater_than_equal', msg: `Input should be greater than or equal to ${String(p['limit'])}${limitReason(error)}` };
     case 'maximum':
-      return { type: 'less_than_equal', msg: `Input should be less than or equal to ${String(p['limit'])}` };
+      return { type: 'less_than_equal', msg: `Input should be less than or equal to ${String(p['limit'])}${limitReason(error)}` };
     case 'exclusiveMinimum':
       return { type: 'greater_than', msg: `Input should be greater than ${String(p['limit'])}` };
     case 'exclusiveMaximum':

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { DaemonError } from '../errors.js';
 import { UnsupportedModeError } from '../modes/catalogue.js';
 import { POINT_INTERVAL_S } from '../modes/constants.js';
+import { fillFromJob, type JobLevelParams } from '../modes/common-params.js';
 import { countPlanPoints } from '../modes/plan.js';
 import type { ModeName } from '../modes/types.js';
 import { admitModeParams } from '../modes/validate.js';
@@ -66,7 +67,11 @@ function maxCyclesToPlot(mode: ModeName, params: object): number | null {
 
 type StepDraft = Omit<ModeStep, 'plot'>;
 
-function admitSteps(tokens: readonly string[], rawParams: Record<string, unknown>): { steps: StepDraft[]; requestParams: Record<string, unknown> } {
+/**
+ * Validates every mode's parameters, then fills what the mode inherits from the job (`tia_gain`,
+ * `charge_cutoff_c`) so that a step's params hold exactly what it runs with.
+ */
+function admitSteps(tokens: readonly string[], rawParams: Record<string, unknown>, job: JobLevelParams): { steps: StepDraft[]; requestParams: Record<string, unknown> } {
   const byKey = indexParams(rawParams);
   const steps: StepDraft[] = [];
   const requestParams: Record<string, unknown> = {};
@@ -86,8 +91,10 @@ function admitSteps(tokens: readonly string[], rawParams: Record<string, unknown
       for (const e of verdict.errors) issues.push({ mode: token, field: e.field, code: e.code, message: e.message });
       continue;
     }
-    const points = countPlanPoints(verdict.mode, verdict.params as never);
-    steps.push({ index, token, mode: verdict.mode, params: verdict.params, recordedParams: verdict.adjusted, points, plannedS: points * POINT_INTERVAL_S, warnings: verdict.warnings });
+    const params = fillFromJob(verdict.mode, verdict.params, job);
+    const recordedParams = { ...verdict.adjusted, ...params };
+    const points = countPlanPoints(verdict.mode, params as never);
+    steps.push({ index, token, mode: verdict.mode, params, recordedParams, points, plannedS: points * POINT_INTERVAL_S, warnings: verdict.warnings });
   }
   if (issues.length > 0) {
     const first = issues[0]!;
@@ -134,7 +141,9 @@ function formatRunIdTime(d: Date): string {
 /** Validates a job request and resolves it into a frozen plan (throws coded errors). */
 export async function admitJob(body: JobRequestBody, ctx: AdmissionContext): Promise<JobPlan> {
   const tokens = normaliseModes(body.modes);
-  const { steps, requestParams } = admitSteps(tokens, body.params_by_mode ?? {});
+  // Absent tia_gain is gain 0 (the contract's default); null leaves the device setting unchanged.
+  const tiaGain = body.tia_gain === undefined ? 0 : body.tia_gain;
+  const { steps, requestParams } = admitSteps(tokens, body.params_by_mode ?? {}, { tiaGain, chargeCutoffC: body.charge_cutoff_c ?? null });
   const runName = resolveRunName(body.run_name);
   const devices = resolveDevices(body.devices, ctx.devices);
   const slotNames = devices.map((d) => d.slot);
@@ -152,7 +161,8 @@ export async function admitJob(body: JobRequestBody, ctx: AdmissionContext): Pro
     slots: devices.map((d) => ({ slot: d.slot, port: d.port, sn: d.sn, files: tokens.map((t) => layout.modeFiles(d.slot, t)) })),
     requestParams,
     request: structuredClone(body),
-    tiaGain: body.tia_gain === undefined ? 0 : body.tia_gain,
+    tiaGain,
+    chargeCutoffC: body.charge_cutoff_c ?? null,
     samplingIntervalS: body.sampling_interval ?? null,
     makePlot,
     experimentName: body.experiment_name,

@@ -49,8 +49,13 @@ export interface JobPlan {
   readonly requestParams: Readonly<Record<string, unknown>>;
   /** The POST /jobs body as it was sent (a copy; provenance in run.json). */
   readonly request: unknown;
-  /** TIA gain index; null leaves the device setting unchanged. */
+  /**
+   * Job-level TIA gain index; null leaves the device setting unchanged. Each step's
+   * `params.tia_gain` holds the gain that mode runs with (this value when the mode set none).
+   */
   readonly tiaGain: number | null;
+  /** Job-level charge limit (C) or null; steps that set none hold it in `params.charge_cutoff_c`. */
+  readonly chargeCutoffC: number | null;
   readonly samplingIntervalS: number | null;
   readonly makePlot: boolean;
   readonly experimentName: string;

@@ -92,6 +92,8 @@ export interface JobRequestBody {
   params_by_mode?: Record<string, unknown>;
   tia_gain?: number | null;
   sampling_interval?: number | null;
+  /** [NEW] Charge limit (C) for every mode that has `charge_cutoff_c` and sets none; null = none. */
+  charge_cutoff_c?: number | null;
   experiment_name: string;
   subdir?: string | null;
   client_datetime: string;

@@ -1,7 +1,10 @@
 /**
  * Mode catalogue: order, family, parameter declarations and CSV columns of every mode.
  * Parameter names, types and defaults come from the JSON Schemas in `schemas/modes/`
- * (the single source of truth); this module only reads them.
+ * (the single source of truth); this module only reads them. The parameters several modes
+ * share (gain, rest, charge and potential cut-offs) are declared once, in
+ * `schemas/modes/common-params.fragment.json`, and merged here into each mode's schema, so
+ * validation, `GET /modes/{mode}/schema` and the OpenAPI components all see one declaration.
  */
 import { ValidationError } from '../errors.js';
 import { isMissingValue, parseFiniteNumber } from './coerce.js';
@@ -17,20 +20,71 @@ import stepseqSchema from '../../schemas/modes/stepseq.schema.json' with { type:
 import ocpSchema from '../../schemas/modes/ocp.schema.json' with { type: 'json' };
 import cdlSchema from '../../schemas/modes/cdl.schema.json' with { type: 'json' };
 import eisSchema from '../../schemas/modes/eis.schema.json' with { type: 'json' };
+import commonParams from '../../schemas/modes/common-params.fragment.json' with { type: 'json' };
 
 export { MODE_NAMES, type ModeName, type ModeFamily } from './types.js';
 
 /** A plain JSON Schema object (draft 2020-12). */
 export type JsonSchema = Record<string, unknown>;
 
-/** Parameter JSON Schemas by mode, as committed in `schemas/modes/<mode>.schema.json`. */
+/**
+ * Annotation keywords our schemas may carry besides the standard ones. Every ajv instance that
+ * compiles a mode or API schema registers them (strict mode refuses unknown keywords).
+ * `x-limit-reason`: why a bound exists, appended to the message of a value beyond it.
+ */
+export const SCHEMA_ANNOTATION_KEYWORDS = ['x-limit-reason'] as const;
+
+/** Which group of the shared declarations a mode gets (see the fragment's `$comment`). */
+export type CommonParamGroup = 'every_mode' | 'charge_cutoff' | 'potential_cutoff';
+
+const COMMON_GROUPS: Readonly<Record<ModeName, readonly CommonParamGroup[]>> = {
+  CA: ['every_mode', 'charge_cutoff'],
+  LSV: ['every_mode', 'charge_cutoff'],
+  CV: ['every_mode', 'charge_cutoff'],
+  PSTEP: ['every_mode', 'charge_cutoff'],
+  CP: ['every_mode', 'charge_cutoff', 'potential_cutoff'],
+  GS: ['every_mode', 'charge_cutoff', 'potential_cutoff'],
+  GCV: ['every_mode', 'charge_cutoff', 'potential_cutoff'],
+  STEPSEQ: ['every_mode', 'charge_cutoff', 'potential_cutoff'],
+  OCP: ['every_mode'],
+  CDL: ['every_mode', 'charge_cutoff'],
+  EIS: ['every_mode'],
+};
+
+/** Names of the shared parameters a mode has, in declaration order. */
+export function commonParamNames(mode: ModeName): string[] {
+  return COMMON_GROUPS[mode].flatMap((g) => Object.keys(asRecord(asRecord(commonParams)[g])));
+}
+
+/**
+ * A mode's own schema with the shared parameters merged in: the mode's own properties first, then
+ * the shared ones in fragment order. A mode that declares a shared name (EIS: its own `rest_s`
+ * default) keeps the shared declaration and overrides only the keywords it gives.
+ */
+function withCommonParams(mode: ModeName, own: JsonSchema): JsonSchema {
+  const ownProps = asRecord(own.properties);
+  const shared: Record<string, unknown> = {};
+  for (const group of COMMON_GROUPS[mode]) {
+    for (const [name, decl] of Object.entries(asRecord(asRecord(commonParams)[group]))) {
+      shared[name] = { ...asRecord(decl), ...asRecord(ownProps[name]) };
+    }
+  }
+  const properties: Record<string, unknown> = {};
+  for (const [name, decl] of Object.entries(ownProps)) if (!(name in shared)) properties[name] = decl;
+  Object.assign(properties, shared);
+  return { ...own, properties };
+}
+
+/** Parameter JSON Schemas by mode: `schemas/modes/<mode>.schema.json` plus the shared parameters. */
 export const MODE_SCHEMAS: Readonly<Record<ModeName, JsonSchema>> = {
-  CA: caSchema, LSV: lsvSchema, CV: cvSchema, PSTEP: pstepSchema, CP: cpSchema, GS: gsSchema,
-  GCV: gcvSchema, STEPSEQ: stepseqSchema, OCP: ocpSchema, CDL: cdlSchema, EIS: eisSchema,
+  CA: withCommonParams('CA', caSchema), LSV: withCommonParams('LSV', lsvSchema), CV: withCommonParams('CV', cvSchema),
+  PSTEP: withCommonParams('PSTEP', pstepSchema), CP: withCommonParams('CP', cpSchema), GS: withCommonParams('GS', gsSchema),
+  GCV: withCommonParams('GCV', gcvSchema), STEPSEQ: withCommonParams('STEPSEQ', stepseqSchema),
+  OCP: withCommonParams('OCP', ocpSchema), CDL: withCommonParams('CDL', cdlSchema), EIS: withCommonParams('EIS', eisSchema),
 };
 
 /** Type strings in the vocabulary of rest-api 8.3. */
-export type ParamTypeString = 'float' | 'int' | 'str' | 'list[float]' | 'Optional[float]';
+export type ParamTypeString = 'float' | 'int' | 'str' | 'list[float]' | 'Optional[float]' | 'Optional[int]';
 
 export interface ParamDeclaration {
   name: string;
@@ -106,7 +160,10 @@ function typeStringOf(prop: Record<string, unknown>, where: string): ParamTypeSt
     }
     default: {
       const branches = Array.isArray(prop.anyOf) ? prop.anyOf.map((b) => asRecord(b).type) : [];
-      if (branches.length === 2 && branches.includes('number') && branches.includes('null')) return 'Optional[float]';
+      if (branches.length === 2 && branches.includes('null')) {
+        if (branches.includes('number')) return 'Optional[float]';
+        if (branches.includes('integer')) return 'Optional[int]';
+      }
     }
   }
   throw new Error(`unsupported parameter schema at ${where}`);

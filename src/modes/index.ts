@@ -3,10 +3,11 @@ export * from './types.js';
 export * from './constants.js';
 export {
   MODE_SCHEMAS, CSV_COLUMN_HEADERS, LEGACY_MODE_TOKENS, UnsupportedModeError, listModes, normaliseModeName, isModeName,
-  getModeInfo, getModeFamily, describeModeParams, resolveModeToken, mapLegacyDcParams,
-  type JsonSchema, type ParamTypeString, type ParamDeclaration, type CsvColumn, type ModeInfo, type ResolvedMode,
+  getModeInfo, getModeFamily, describeModeParams, resolveModeToken, mapLegacyDcParams, commonParamNames, SCHEMA_ANNOTATION_KEYWORDS,
+  type JsonSchema, type CommonParamGroup, type ParamTypeString, type ParamDeclaration, type CsvColumn, type ModeInfo, type ResolvedMode,
 } from './catalogue.js';
 export { isMissingValue, parseFiniteNumber } from './coerce.js';
+export { commonParamsOf, fillFromJob, hasCommonParam, type ResolvedCommonParams, type JobLevelParams } from './common-params.js';
 export { countDurationPoints, countSweepPoints, fillLinspaceF32, roundHalfEven } from './numeric.js';
 export { buildPlan, countPlanPoints, computePlannedDurationS, computeEtaS, computeTimeS, type PlanOf } from './plan.js';
 export type * from './plan-types.js';

@@ -13,7 +13,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { ValidationError } from '../errors.js';
 import {
-  getModeInfo, listModes, MODE_SCHEMAS, resolveModeToken, type ParamDeclaration,
+  commonParamNames, getModeInfo, listModes, MODE_SCHEMAS, resolveModeToken, SCHEMA_ANNOTATION_KEYWORDS, type ParamDeclaration,
 } from './catalogue.js';
 import { isMissingValue, parseFiniteNumber } from './coerce.js';
 import {
@@ -66,7 +66,9 @@ export const ISSUE_MESSAGES = {
 // ---------------------------------------------------------------------------------------------
 // ajv: one instance, every mode schema compiled once at module load (strict mode on).
 
-const ajv = new Ajv2020({ strict: true, allErrors: true });
+// verbose: errors carry their schema, whose `x-limit-reason` annotation the message may quote.
+const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
+for (const keyword of SCHEMA_ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword, schemaType: 'string' });
 const VALIDATORS = new Map<ModeName, ValidateFunction>(
   listModes().map((m) => [m.mode, ajv.compile(MODE_SCHEMAS[m.mode])]),
 );
@@ -98,7 +100,7 @@ class Collector {
 
 /** Message number format: Python repr for floats ("-10.0"), plain integers for int fields. */
 function formatLimit(limit: number, decl: ParamDeclaration | undefined): string {
-  return decl?.type === 'int' ? String(limit) : formatPyFloat(limit);
+  return decl?.type === 'int' || decl?.type === 'Optional[int]' ? String(limit) : formatPyFloat(limit);
 }
 
 function coerceField(decl: ParamDeclaration, raw: unknown, present: boolean): FieldState {
@@ -122,7 +124,8 @@ function coerceField(decl: ParamDeclaration, raw: unknown, present: boolean): Fi
       else { st.value = x; st.parsed = true; }
       break;
     }
-    case 'int': {
+    case 'int':
+    case 'Optional[int]': {
       const x = parseFiniteNumber(raw);
       if (x === null) { fail('not_an_integer', ISSUE_MESSAGES.not_an_integer); break; }
       const t = Math.trunc(x) + 0; // + 0 turns −0 into 0
@@ -167,12 +170,18 @@ function fieldOfPath(instancePath: string): string {
   return parts[0]! + parts.slice(1).map((p) => `[${p}]`).join('');
 }
 
+/** " (why)" when the failing schema explains its bound with `x-limit-reason`, else "". */
+function limitReason(e: ErrorObject): string {
+  const reason = (e.parentSchema as Record<string, unknown> | undefined)?.['x-limit-reason'];
+  return typeof reason === 'string' ? ` (${reason})` : '';
+}
+
 function issueOfAjvError(e: ErrorObject, decl: ParamDeclaration | undefined): ValidationIssue | null {
   const field = fieldOfPath(e.instancePath);
   const limit = (e.params as { limit?: number }).limit;
   switch (e.keyword) {
-    case 'minimum': return { field, code: 'min_value', message: `Value must be at least ${formatLimit(limit!, decl)}.` };
-    case 'maximum': return { field, code: 'max_value', message: `Value must be at most ${formatLimit(limit!, decl)}.` };
+    case 'minimum': return { field, code: 'min_value', message: `Value must be at least ${formatLimit(limit!, decl)}${limitReason(e)}.` };
+    case 'maximum': return { field, code: 'max_value', message: `Value must be at most ${formatLimit(limit!, decl)}${limitReason(e)}.` };
     case 'exclusiveMinimum':
       return limit === 0
         ? { field, code: 'must_be_positive', message: ISSUE_MESSAGES.must_be_positive }
@@ -186,7 +195,7 @@ function issueOfAjvError(e: ErrorObject, decl: ParamDeclaration | undefined): Va
     case 'type': {
       // Coercion guarantees types; a type error here is only an anyOf branch (Optional[float]).
       if (e.schemaPath.includes('/anyOf/')) return null;
-      return decl?.type === 'int'
+      return decl?.type === 'int' || decl?.type === 'Optional[int]'
         ? { field, code: 'not_an_integer', message: ISSUE_MESSAGES.not_an_integer }
         : { field, code: 'not_a_number', message: ISSUE_MESSAGES.not_a_number };
     }
@@ -412,7 +421,11 @@ function validateResolved(mode: ModeName, raw: unknown, out: Collector): Interna
     checkPlanSize(mode, params, out);
   }
   if (out.errors.length > 0) return { ok: false, errors: out.errors, warnings: out.warnings, adjusted: null, mode, params: null };
-  const adjusted: Record<string, unknown> = { ...(params as object) };
+  // `adjusted` (rest-api 9.1) lists the shared parameters only when the client sent them, so a
+  // reference payload validates to the reference answer; the typed params always hold them.
+  const shared = new Set(commonParamNames(mode));
+  const adjusted: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params as object)) if (!shared.has(k) || !isMissingValue(src[k])) adjusted[k] = v;
   for (const [k, v] of Object.entries(src)) if (!states.has(k)) adjusted[k] = v;
   return { ok: true, errors: out.errors, warnings: out.warnings, adjusted, mode, params };
 }

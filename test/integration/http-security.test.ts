@@ -388,6 +388,7 @@ describe('request bodies', () => {
     const jobsBefore = await listJobIds(open);
     const bad: Array<[string, unknown]> = [
       ['tia_gain', -1],
+      ['tia_gain', 4],
       ['tia_gain', 6],
       ['tia_gain', 99],
       ['tia_gain', 1.2e29],
@@ -407,7 +408,7 @@ describe('request bodies', () => {
     }
     assert.deepEqual(await listJobIds(open), jobsBefore, 'nothing was started');
     // The edges of the ranges are accepted and run to the end on a virtual potentiostat.
-    const edge = await open.post<JobStatusLike>('/jobs', jobBody({ devices: ['slot01', 'slot02'], tia_gain: 5, sampling_interval: 3600 }));
+    const edge = await open.post<JobStatusLike>('/jobs', jobBody({ devices: ['slot01', 'slot02'], tia_gain: 3, sampling_interval: 3600 }));
     assert.equal(edge.status, 200, edge.text);
     const finished = await waitForJob(open, edge.json.run_id);
     assert.deepEqual(finished.slots.map((s) => s.status), ['done', 'done'], JSON.stringify(finished.slots.map((s) => s.message)));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ErrorObject } from 'ajv';
 import { API_SCHEMAS } from '../../../src/http/schemas.js';
-import { TIA_GAIN_INDEX_MAX_ACCEPTED } from '../../../src/protocol/constants.js';
+import { TIA_GAIN_INDEX_MAX_ACCEPTED, TIA_GAIN_INDEX_MAX_EFFECTIVE } from '../../../src/protocol/constants.js';
 import { MAX_REPORTED_ISSUES, bodyMissingIssue, createRequestValidator, jsonInvalidIssue, limitIssues, mapAjvErrors } from '../../../src/http/validation.js';
 
 const validator = createRequestValidator();
@@ -24,8 +24,15 @@ describe('request schemas through ajv → 1.5 issues', () => {
     assert.deepEqual(checkJob({ modes: [], devices: [] }), [], 'emptiness is the job service business (jobs.invalid_request / invalid_devices)');
   });
 
-  test('tia_gain: the indices the device accepts (0..TIA_GAIN_INDEX_MAX_ACCEPTED) or null; sampling_interval: (0, 3600] s or null', () => {
-    for (const tia_gain of [0, 1, 3, TIA_GAIN_INDEX_MAX_ACCEPTED, null]) assert.deepEqual(checkJob({ tia_gain }), [], String(tia_gain));
+  test('tia_gain: the indices that take distinct effect (0..TIA_GAIN_INDEX_MAX_EFFECTIVE) or null; sampling_interval: (0, 3600] s or null', () => {
+    for (const tia_gain of [0, 1, 3, null]) assert.deepEqual(checkJob({ tia_gain }), [], String(tia_gain));
+    // #11: 4 and 5 are refused (the firmware accepts them but runs them as 3), and the message says why.
+    for (const tia_gain of [4, TIA_GAIN_INDEX_MAX_ACCEPTED]) {
+      assert.deepEqual(checkJob({ tia_gain }), [
+        { loc: ['body', 'tia_gain'], msg: 'Input should be less than or equal to 3 (the firmware treats 4 and 5 as 3 = 1 MΩ)', type: 'less_than_equal' },
+      ], String(tia_gain));
+    }
+    assert.equal(TIA_GAIN_INDEX_MAX_EFFECTIVE, 3);
     for (const tia_gain of [-1, TIA_GAIN_INDEX_MAX_ACCEPTED + 1, 99, 1.2e29]) {
       assert.deepEqual(checkJob({ tia_gain }).map((i) => [i.loc.join('.'), i.type]), [['body.tia_gain', tia_gain < 0 ? 'greater_than_equal' : 'less_than_equal']], String(tia_gain));
     }

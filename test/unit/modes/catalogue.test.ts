@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import {
   listModes, describeModeParams, normaliseModeName, getModeFamily, resolveModeToken, MODE_SCHEMAS, MODE_NAMES, UnsupportedModeError,
-  type ModeParamsMap, type ModeName,
+  SCHEMA_ANNOTATION_KEYWORDS,
+  type ModeParamsMap, type ModeName, type CommonParams, type ChargeCutoffParams, type PotentialCutoffParams,
 } from '../../../src/modes/index.js';
 
 test('catalogue order and families', () => {
@@ -12,35 +13,62 @@ test('catalogue order and families', () => {
   assert.equal(getModeFamily('EIS'), 'pot');
 });
 
-test('parameter type strings follow rest-api 8.3 in declaration order', () => {
+/** The shared parameters of schemas/modes/common-params.fragment.json, by group, as the catalogue reports them. */
+const EVERY_MODE = { tia_gain: 'Optional[int]', rest_s: 'float' } as const;
+const CHARGE = { charge_cutoff_c: 'Optional[float]' } as const;
+const POT_CUTOFF = { potential_cutoff_max: 'Optional[float]', potential_cutoff_min: 'Optional[float]', potential_cutoff_action: 'str' } as const;
+const POT_SHARED = { ...EVERY_MODE, ...CHARGE };
+const GAL_SHARED = { ...EVERY_MODE, ...CHARGE, ...POT_CUTOFF };
+
+test('parameter type strings follow rest-api 8.3 in declaration order: own parameters, then the shared ones', () => {
   const expected: Record<string, Record<string, string>> = {
-    CA: { potential: 'float', duration: 'float' },
-    LSV: { start: 'float', end: 'float', scan_rate: 'float' },
-    CV: { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', scan_rate: 'float', cycles: 'int' },
-    PSTEP: { potentials: 'list[float]', step_duration: 'float' },
-    CP: { current: 'float', duration: 'float' },
-    GS: { start: 'float', end: 'float', num_steps: 'int', step_duration: 'float' },
-    GCV: { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', num_steps: 'int', step_duration: 'float', cycles: 'int' },
-    STEPSEQ: { currents: 'list[float]', step_duration: 'float' },
-    OCP: { duration: 'float' },
-    CDL: { vertex_a: 'float', vertex_b: 'float', scan_rates: 'list[float]', rest_time: 'float', start: 'Optional[float]', end: 'Optional[float]' },
-    EIS: {
-      start_freq: 'float', end_freq: 'float', points_per_decade: 'float', cycles_per_freq: 'int', spacing: 'str', amplitude: 'float',
-      dc_bias: 'float', settling_cycles: 'int',
-    },
+    CA: { potential: 'float', duration: 'float', ...POT_SHARED },
+    LSV: { start: 'float', end: 'float', scan_rate: 'float', ...POT_SHARED },
+    CV: { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', scan_rate: 'float', cycles: 'int', ...POT_SHARED },
+    PSTEP: { potentials: 'list[float]', step_duration: 'float', ...POT_SHARED },
+    CP: { current: 'float', duration: 'float', ...GAL_SHARED },
+    GS: { start: 'float', end: 'float', num_steps: 'int', step_duration: 'float', ...GAL_SHARED },
+    GCV: { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', num_steps: 'int', step_duration: 'float', cycles: 'int', ...GAL_SHARED },
+    STEPSEQ: { currents: 'list[float]', step_duration: 'float', ...GAL_SHARED },
+    OCP: { duration: 'float', ...EVERY_MODE },
+    CDL: { vertex_a: 'float', vertex_b: 'float', scan_rates: 'list[float]', rest_time: 'float', start: 'Optional[float]', end: 'Optional[float]', ...POT_SHARED },
   };
   for (const m of MODE_NAMES) {
+    if (m === 'EIS') continue; // the EIS part owns its own parameter list; its shared ones are checked below
     const got = describeModeParams(m);
     assert.deepEqual(got, expected[m], m);
     assert.deepEqual(Object.keys(got), Object.keys(expected[m]!), `${m} order`);
   }
+  const eis = describeModeParams('EIS');
+  assert.deepEqual(Object.keys(eis).slice(-2), ['tia_gain', 'rest_s']);
+  assert.equal(eis.tia_gain, 'Optional[int]');
+  assert.equal('charge_cutoff_c' in eis, false);
 });
+
+test('shared parameters: one declaration merged into every schema, with defaults', () => {
+  const defaults = (m: ModeName) => Object.fromEntries(listModes().find((x) => x.mode === m)!.params.map((p) => [p.name, p.default]));
+  for (const m of MODE_NAMES) {
+    const d = defaults(m);
+    assert.equal(d.tia_gain, null, m);
+    assert.equal(typeof d.rest_s, 'number', m);
+    const props = MODE_SCHEMAS[m].properties as Record<string, unknown>;
+    // The same declaration everywhere (not eleven copies that could drift apart).
+    assert.deepEqual(props.tia_gain, MODE_SCHEMAS.CA.properties && (MODE_SCHEMAS.CA.properties as Record<string, unknown>).tia_gain, m);
+  }
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(defaults('CP')).filter(([k]) => k.includes('cutoff') || k === 'rest_s')),
+    { rest_s: 0, charge_cutoff_c: null, potential_cutoff_max: null, potential_cutoff_min: null, potential_cutoff_action: 'stop_mode' },
+  );
+  assert.deepEqual(listModes().find((x) => x.mode === 'GS')!.params.find((p) => p.name === 'potential_cutoff_action')!.choices, ['stop_mode', 'next_step']);
+});
+
+const SHARED_NAMES = new Set(Object.keys(GAL_SHARED));
 
 test('defaults come from the schemas (CDL rest_time 0, EIS defaults of 7.1)', () => {
   const defaults = (m: ModeName) => Object.fromEntries(listModes().find((x) => x.mode === m)!.params.filter((p) => p.default !== undefined).map((p) => [p.name, p.default]));
-  assert.deepEqual(defaults('CDL'), { rest_time: 0, start: null, end: null });
-  assert.deepEqual(defaults('EIS'), { cycles_per_freq: 3, spacing: 'log', amplitude: 0.01, dc_bias: 0, settling_cycles: 1 });
-  assert.deepEqual(defaults('CV'), {});
+  const own = (m: ModeName) => Object.fromEntries(Object.entries(defaults(m)).filter(([k]) => !SHARED_NAMES.has(k)));
+  assert.deepEqual(own('CDL'), { rest_time: 0, start: null, end: null });
+  assert.deepEqual(own('CV'), {});
   const eis = listModes().find((x) => x.mode === 'EIS')!;
   assert.deepEqual(eis.params.find((p) => p.name === 'spacing')!.choices, ['log', 'lin']);
   assert.deepEqual(eis.params.filter((p) => p.required).map((p) => p.name), ['start_freq', 'end_freq', 'points_per_decade']);
@@ -48,6 +76,7 @@ test('defaults come from the schemas (CDL rest_time 0, EIS defaults of 7.1)', ()
 
 test('schemas: draft 2020-12, $id per mode, accepted by a strict ajv', () => {
   const ajv = new Ajv2020({ strict: true });
+  for (const keyword of SCHEMA_ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword, schemaType: 'string' });
   for (const m of MODE_NAMES) {
     const s = MODE_SCHEMAS[m];
     assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
@@ -57,8 +86,11 @@ test('schemas: draft 2020-12, $id per mode, accepted by a strict ajv', () => {
   }
 });
 
+type SharedKeys = CommonParams & ChargeCutoffParams & PotentialCutoffParams;
+
 test('schema property names match the TypeScript parameter types', () => {
-  const keys: { [M in ModeName]: Record<keyof ModeParamsMap[M], true> } = {
+  // Own parameters per mode (the shared ones are typed once, in CommonParams & co.).
+  const own: { [M in ModeName]: Record<Exclude<keyof ModeParamsMap[M], keyof SharedKeys>, true> } = {
     CA: { potential: true, duration: true },
     LSV: { start: true, end: true, scan_rate: true },
     CV: { start: true, vertex1: true, vertex2: true, end: true, scan_rate: true, cycles: true },
@@ -69,10 +101,15 @@ test('schema property names match the TypeScript parameter types', () => {
     STEPSEQ: { currents: true, step_duration: true },
     OCP: { duration: true },
     CDL: { vertex_a: true, vertex_b: true, scan_rates: true, rest_time: true, start: true, end: true },
-    EIS: { start_freq: true, end_freq: true, points_per_decade: true, cycles_per_freq: true, spacing: true, amplitude: true, dc_bias: true, settling_cycles: true },
+    EIS: Object.fromEntries(Object.keys(MODE_SCHEMAS.EIS.properties as object).filter((k) => !SHARED_NAMES.has(k)).map((k) => [k, true])) as never,
+  };
+  const shared: Record<keyof SharedKeys, true> = {
+    tia_gain: true, rest_s: true, charge_cutoff_c: true, potential_cutoff_max: true, potential_cutoff_min: true, potential_cutoff_action: true,
   };
   for (const m of MODE_NAMES) {
-    assert.deepEqual(Object.keys(MODE_SCHEMAS[m].properties as object).sort(), Object.keys(keys[m]).sort(), m);
+    const props = Object.keys(MODE_SCHEMAS[m].properties as object);
+    assert.deepEqual(props.filter((k) => !SHARED_NAMES.has(k)).sort(), Object.keys(own[m]).sort(), m);
+    assert.ok(props.filter((k) => SHARED_NAMES.has(k)).every((k) => k in shared), m);
   }
 });
 

@@ -1,11 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  validateModeParams, parseModeParams, parseModeRequest, UnsupportedModeError, EIS_MAX_FREQ_HZ, MODE_NAMES,
-  type ValidationResult, type IssueCode,
+  validateModeParams, parseModeParams, parseModeRequest, UnsupportedModeError, EIS_MAX_FREQ_HZ, MODE_NAMES, commonParamNames, getModeInfo,
+  type ValidationResult, type IssueCode, type ModeName,
 } from '../../../src/modes/index.js';
 import { ValidationError } from '../../../src/errors.js';
 import { PLAN_VECTORS } from './vectors.js';
+
+/** `params` plus the shared parameters at their defaults: what parseModeParams returns when the client sent none. */
+function withShared(mode: ModeName, params: object): Record<string, unknown> {
+  const names = new Set(commonParamNames(mode));
+  return { ...params, ...Object.fromEntries(getModeInfo(mode).params.filter((p) => names.has(p.name)).map((p) => [p.name, p.default])) };
+}
 
 const CV_OK = { start: 0.0, vertex1: 0.5, vertex2: -0.5, end: 0.0, scan_rate: 0.05, cycles: 3 };
 
@@ -104,7 +110,7 @@ test('numeric strings are accepted for numbers, integers and list elements; adju
 test('unknown keys are ignored for checks and copied into adjusted', () => {
   const r = check('CA', { potential: 0.5, duration: 2, note: 'hello' });
   assert.deepEqual(r.adjusted, { potential: 0.5, duration: 2, note: 'hello' });
-  assert.deepEqual(parseModeParams('CA', { potential: 0.5, duration: 2, note: 'x' }), { potential: 0.5, duration: 2 });
+  assert.deepEqual(parseModeParams('CA', { potential: 0.5, duration: 2, note: 'x' }), withShared('CA', { potential: 0.5, duration: 2 }));
 });
 
 test('payload must be an object', () => {
@@ -233,7 +239,7 @@ test('every section 8 vector validates cleanly (no placeholder warnings) and run
     const expected = v.mode === 'CDL'
       ? { ...v.params, start: (v.params as { start: number | null }).start ?? 0.1, end: (v.params as { end: number | null }).end ?? 0.1 }
       : v.params;
-    assert.deepEqual(parsed, expected, v.id);
+    assert.deepEqual(parsed, withShared(v.mode, expected), v.id);
   }
 });
 
@@ -257,8 +263,8 @@ test('modes are case-insensitive; DC maps to CA/CP; AC and unknown modes are uns
   const ca = check('dc', { duration_s: '2', voltage_v: '0.5', frequency_hz: 3 });
   assert.deepEqual(ca.adjusted, { potential: 0.5, duration: 2 });
   assert.deepEqual(codes(ca, 'warnings'), ['*:legacy_mode']);
-  assert.deepEqual(parseModeRequest('DC', { duration_s: 2, current_ma: '1.5', control_mode: 'Current' }), { mode: 'CP', params: { current: 0.0015, duration: 2 } });
-  assert.deepEqual(parseModeRequest('DC', { duration: 1, voltage_v: 0.2 }), { mode: 'CA', params: { potential: 0.2, duration: 1 } });
+  assert.deepEqual(parseModeRequest('DC', { duration_s: 2, current_ma: '1.5', control_mode: 'Current' }), { mode: 'CP', params: withShared('CP', { current: 0.0015, duration: 2 }) });
+  assert.deepEqual(parseModeRequest('DC', { duration: 1, voltage_v: 0.2 }), { mode: 'CA', params: withShared('CA', { potential: 0.2, duration: 1 }) });
   assert.deepEqual(codes(check('DC', { duration_s: 2, control_mode: 'current' })), ['current:missing_field']);
   for (const bad of ['AC', 'xyz', '']) {
     assert.throws(() => validateModeParams(bad, {}), (err: unknown) => err instanceof UnsupportedModeError && err instanceof ValidationError);
