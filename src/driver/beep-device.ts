@@ -11,7 +11,7 @@ import {
 import {
   encodeCommandRequest, encodePidStartRequest, encodeReadRequest, encodeWriteRequest, type ResponseFrame,
 } from '../protocol/frames.js';
-import { encodeFloat32Words, wordBytesToFloat32, wordBytesToInt32, wordBytesToUint32 } from '../protocol/words.js';
+import { encodeFloat32Words, float32ToWordBytes, wordBytesToFloat32, wordBytesToInt32, wordBytesToUint32 } from '../protocol/words.js';
 import { ModbusClient, sleep } from './modbus-client.js';
 
 export interface PotValues {
@@ -23,6 +23,29 @@ export interface PotValues {
   sampTmUnits: number;
   status: number;
 }
+
+/** Analog-input calibration group: 5 × {slope, offset, averaging samples} float32 (WE, RE, VREFINT, temp, VBAT). */
+const CAL_IN_REGISTERS = 30;
+const CAL_IN_SAMPLES_WE_BYTE = 8;
+const CAL_IN_SAMPLES_RE_BYTE = 20;
+/** DAC-outputs group: VCEIN setpoint, TOAREF, OPVREF float32; a write applies all three. */
+const DAC_OUTPUTS_REGISTERS = 6;
+
+/** The firmware's moving-average lengths of the WE (current) and RE (potential) channels. */
+export interface AveragingSamples {
+  we: number;
+  re: number;
+}
+
+/** The three DAC output set values (group 0x05). */
+export interface DacOutputs {
+  vceinV: number;
+  toarefV: number;
+  opvrefV: number;
+}
+
+/** Status bits that mean a run is active or a STOP is latched: the device is not cleanly idle. */
+const BUSY_BITS = StatusBit.RUN | StatusBit.STOP | StatusBit.PID | StatusBit.FIFO;
 
 export class BeepDevice {
   constructor(readonly client: ModbusClient) {}
@@ -72,6 +95,45 @@ export class BeepDevice {
     return { weoutA: wordBytesToFloat32(d, 0), reoutV: wordBytesToFloat32(d, 4) };
   }
 
+  private async writeRegisters(start: number, data: Uint8Array, what: string): Promise<void> {
+    this.check(await this.client.transact(encodeWriteRequest(start, data)), what);
+  }
+
+  async readDacOutputs(): Promise<DacOutputs> {
+    const d = await this.readRegisters(Register.DAC_OUTPUTS, DAC_OUTPUTS_REGISTERS);
+    return { vceinV: wordBytesToFloat32(d, 0), toarefV: wordBytesToFloat32(d, 4), opvrefV: wordBytesToFloat32(d, 8) };
+  }
+
+  /**
+   * Sets the VCEIN potential setpoint while idle (group 0x05). A write applies all three
+   * outputs, so the references are read first and written back unchanged.
+   */
+  async setIdlePotential(setpointV: number): Promise<void> {
+    if (!Number.isFinite(setpointV)) throw new RangeError(`idle potential must be finite, got ${setpointV}`);
+    const now = await this.readDacOutputs();
+    await this.writeRegisters(Register.DAC_OUTPUTS, encodeFloat32Words([setpointV, now.toarefV, now.opvrefV]), 'DAC outputs write');
+  }
+
+  async readAveraging(): Promise<AveragingSamples> {
+    const d = await this.readRegisters(Register.CAL_ANALOG_IN, CAL_IN_REGISTERS);
+    return { we: wordBytesToFloat32(d, CAL_IN_SAMPLES_WE_BYTE), re: wordBytesToFloat32(d, CAL_IN_SAMPLES_RE_BYTE) };
+  }
+
+  /**
+   * Sets the WE and RE averaging lengths (group 0x30) by read-modify-write, so every slope,
+   * offset and the other channels stay as they are. Returns the values it replaced.
+   */
+  async setAveraging(samples: AveragingSamples): Promise<AveragingSamples> {
+    for (const n of [samples.we, samples.re]) if (!(Number.isFinite(n) && n >= 1)) throw new RangeError(`averaging samples must be >= 1, got ${n}`);
+    const raw = await this.readRegisters(Register.CAL_ANALOG_IN, CAL_IN_REGISTERS);
+    const previous = { we: wordBytesToFloat32(raw, CAL_IN_SAMPLES_WE_BYTE), re: wordBytesToFloat32(raw, CAL_IN_SAMPLES_RE_BYTE) };
+    const data = Uint8Array.from(raw);
+    float32ToWordBytes(samples.we, data, CAL_IN_SAMPLES_WE_BYTE);
+    float32ToWordBytes(samples.re, data, CAL_IN_SAMPLES_RE_BYTE);
+    await this.writeRegisters(Register.CAL_ANALOG_IN, data, 'analog-input calibration write');
+    return previous;
+  }
+
   async readStatus(): Promise<number> {
     return wordBytesToUint32(await this.readRegisters(Register.POT_VALUES + PotValue.ST, 2), 0);
   }
@@ -112,6 +174,18 @@ export class BeepDevice {
       }
       await sleep(5);
     }
+  }
+
+  /**
+   * The device is idle with nothing left over from a previous run (no run, no latched STOP,
+   * the last run's DAC FIFO ended empty) and its CE switch closed: the cell is under control at
+   * the held VCEIN. Clears the ADC FIFO (leftover pairs of the previous run's stop) when so.
+   */
+  async heldIdle(): Promise<boolean> {
+    const v = await this.readPotValues();
+    if ((v.status & BUSY_BITS) !== 0 || (v.status & StatusBit.CE) === 0 || v.dacFifoElem > 0) return false;
+    await this.command(Command.CLEAR_FIFO, 1);
+    return true;
   }
 
   /**

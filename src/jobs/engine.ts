@@ -268,9 +268,13 @@ export class JobEngine {
       if (!run.cancelRequested && !this.shuttingDown) this.endSlot(job, i, 'failed', failure);
     };
     const stream = this.openStream(job, plan, i, log, fail);
+    let worker: SlotWorker | null = null;
+    // The last mode left the cell under control (CE closed, holding its last potential): the
+    // next mode starts from there; if none follows (cancel, failure), the CE is opened below.
+    let cellHeld = false;
     try {
       // queued → running only once the worker has acquired the device (rest-api 4.4).
-      const worker = await unlessAborted(this.deps.slots.acquire(s.slot), signal);
+      worker = await unlessAborted(this.deps.slots.acquire(s.slot), signal);
       for (const step of plan.steps) {
         if (signal.aborted) break;
         s.status = 'running';
@@ -282,7 +286,11 @@ export class JobEngine {
         stream.emit({ type: 'mode-started', step, files: plan.slots[i]!.files[step.index]!, at: s.mode_started_at });
         log.info({ mode: step.token }, 'mode started');
         try {
-          const counters = await runMode({ plan, step, worker, emit: (e) => stream.emit(e), signal, galPollIntervalMs: this.deps.galPollIntervalMs });
+          const keepControl = step.index < plan.steps.length - 1 && !signal.aborted;
+          const linked = cellHeld;
+          cellHeld = false;
+          const { counters, control } = await runMode({ plan, step, worker, emit: (e) => stream.emit(e), signal, galPollIntervalMs: this.deps.galPollIntervalMs, linked, keepControl });
+          cellHeld = control?.held_after === true;
           stream.emit({ type: 'mode-ended', modeIndex: step.index, counters, error: null, at: nowIso() });
           if (counters.aborted) break;
         } catch (err) {
@@ -297,6 +305,8 @@ export class JobEngine {
         failure ??= err instanceof Error ? err.message : String(err);
       }
     }
+    // The sequence ended between modes (cancel, failure, shutdown): release the held cell.
+    if (cellHeld && worker) await worker.releaseCell().catch((err: unknown) => log.warn({ err }, 'CE switch not opened after the sequence'));
     // The end is decided once the consumers have handled everything the slot produced (a cancel
     // up to then still wins); then they get `slot-ended` and close before the slot is released.
     await stream.settle().catch((err: unknown) => log.error({ err }, 'slot consumers did not settle'));

@@ -222,8 +222,9 @@ export class Controller implements PublishedState {
     const buf = this.memory.cmd.buf;
     const command = buf[0]! | (buf[1]! << 8);
     const p0 = buf[2]!;
+    const { vceinSetV, reoutV } = this;
     const result = this.runCommand(command, p0, t);
-    this.log.add({ kind: 'command', simUs: t, wallMs: Date.now(), command, name: COMMAND_NAMES[command] ?? 'UNKNOWN', param: p0, result });
+    this.log.add({ kind: 'command', simUs: t, wallMs: Date.now(), command, name: COMMAND_NAMES[command] ?? 'UNKNOWN', param: p0, result, vceinSetV, reoutV });
     return result;
   }
 

@@ -24,6 +24,9 @@ export interface CommandLogEntry extends Stamped {
   param: number;
   /** 0 = executed, otherwise the Modbus exception code answered. */
   result: number;
+  /** VCEIN potential setpoint (V) and the smoothed RE reading (V) when the command arrived. */
+  vceinSetV: number;
+  reoutV: number;
 }
 
 export interface CeLogEntry extends Stamped {

@@ -30,6 +30,13 @@ export interface MeasureRequest {
   /** TIA gain index; null leaves the device setting unchanged. */
   tiaGain: number | null;
   galPollIntervalMs?: number;
+  /**
+   * The previous mode of the slot's sequence left the cell under control (idle, CE closed,
+   * holding its last potential): the worker skips the open-circuit reset when the device confirms it.
+   */
+  linked?: boolean;
+  /** Another mode follows in the slot's sequence: keep the cell under control after this mode (not for OCP). */
+  keepControl?: boolean;
 }
 
 /** One block of rows for plan indices [firstIndex, firstIndex + count). */
@@ -77,6 +84,8 @@ export interface SlotApi {
   measure(request: MeasureRequest, samples: MessagePort): Promise<RunSummary>;
   /** Aborts the running measurement (if any): switch off, stop, keep the partial data. */
   abort(): Promise<void>;
+  /** Opens the CE switch when no measurement runs (ends a held cell: sequence cancelled or failed between modes). */
+  releaseCell(): Promise<void>;
   /** Aborts a running measurement, waits for an open in flight, closes the port; final. */
   close(): Promise<void>;
 }

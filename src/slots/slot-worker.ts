@@ -278,6 +278,11 @@ export class SlotWorker {
     return this.guard(this.remote.abort());
   }
 
+  /** Opens the CE switch of an idle device whose cell a mode left under control (sequence cancelled or failed between modes). */
+  releaseCell(): Promise<void> {
+    return this.guard(this.remote.releaseCell());
+  }
+
   /**
    * Closes the worker's port (inside the worker) and terminates the thread once no native call
    * is in flight. Idempotent: every caller gets the same promise.
