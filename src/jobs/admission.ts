@@ -13,7 +13,7 @@ import { POINT_INTERVAL_S } from '../modes/constants.js';
 import { fillFromJob, type JobLevelParams } from '../modes/common-params.js';
 import { countPlanPoints } from '../modes/plan.js';
 import type { ModeName } from '../modes/types.js';
-import { admitModeParams } from '../modes/validate.js';
+import { admitModeParams, checkInheritedGain } from '../modes/validate.js';
 import { plotKindForMode } from '../plots/plot-kind.js';
 import { RUN_ID_PATTERN, RUN_ID_PATTERN_SOURCE } from '../storage/run-id.js';
 import { assertFreeSpace, defaultMinFreeBytes } from '../storage/free-space.js';
@@ -91,10 +91,17 @@ function admitSteps(tokens: readonly string[], rawParams: Record<string, unknown
       for (const e of verdict.errors) issues.push({ mode: token, field: e.field, code: e.code, message: e.message });
       continue;
     }
+    // Limits that depend on the job's gain, for a mode that inherits it (the field is the mode's).
+    const inherited = checkInheritedGain(verdict.mode, verdict.params, verdict.params.tia_gain, job.tiaGain);
+    if (inherited.errors.length > 0) {
+      for (const e of inherited.errors) issues.push({ mode: token, field: e.field, code: e.code, message: e.message });
+      continue;
+    }
     const params = fillFromJob(verdict.mode, verdict.params, job);
     const recordedParams = { ...verdict.adjusted, ...params };
     const points = countPlanPoints(verdict.mode, params as never);
-    steps.push({ index, token, mode: verdict.mode, params, recordedParams, points, plannedS: points * POINT_INTERVAL_S, warnings: verdict.warnings });
+    const warnings = [...verdict.warnings, ...inherited.warnings];
+    steps.push({ index, token, mode: verdict.mode, params, recordedParams, points, plannedS: points * POINT_INTERVAL_S, warnings });
   }
   if (issues.length > 0) {
     const first = issues[0]!;

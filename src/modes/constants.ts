@@ -10,8 +10,17 @@ export const POINT_INTERVAL_S = NOMINAL_POINT_INTERVAL_US / 1e6;
 /** Fixed setup time added to every mode's planned duration for the ETA (modes.md 5). */
 export const SETUP_TIME_S = 1.0;
 
-/** Lab limit for every potential parameter and every applied potential (modes.md 6.3). */
-export const POTENTIAL_LIMIT_V = 10;
+/**
+ * The device's analog range (V): the counter-electrode DAC drives VCEIN = 1.65 − E/3 on 0–3.3 V,
+ * so E spans ±4.95 V, and the transimpedance amplifier's output spans the same ±4.95 V.
+ */
+export const DEVICE_RANGE_V = 4.95;
+
+/**
+ * Limit for every potential parameter and every applied potential: the device range. Beyond it
+ * the DAC saturates at the rail while the CSV would say otherwise, so validation refuses it.
+ */
+export const POTENTIAL_LIMIT_V = DEVICE_RANGE_V;
 
 /** Highest usable EIS frequency: at least 10 points per period, 1/(10 Δt) ≈ 277.78 Hz (modes.md 7.3). */
 export const EIS_MAX_FREQ_HZ = 1 / (10 * POINT_INTERVAL_S);

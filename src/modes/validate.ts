@@ -21,6 +21,7 @@ import {
   LONG_DURATION_WARN_S, MAX_PLAN_POINTS, POINT_INTERVAL_S, POTENTIAL_LIMIT_V,
 } from './constants.js';
 import { formatPyFloat } from './csv.js';
+import { commandedCurrents, currentLimitMessage, formatCurrent, largestFullScaleA, POTENTIAL_FIELDS } from './device-limits.js';
 import { countDurationPoints, countSweepPoints } from './numeric.js';
 import { countPlanPoints } from './plan.js';
 import { countEisFrequencies } from './plan-eis.js';
@@ -32,7 +33,7 @@ export type IssueCode =
   | 'zero_sweep' | 'high_value' | 'not_implemented' | 'value_adjusted'
   | 'not_an_object' | 'not_a_list' | 'empty_list' | 'invalid_choice' | 'equal_vertices' | 'invalid_order'
   | 'out_of_range' | 'too_few_points' | 'too_many_points' | 'single_step' | 'freq_clamped' | 'long_duration'
-  | 'legacy_mode';
+  | 'legacy_mode' | 'unknown_gain';
 
 export interface ValidationIssue {
   /** Parameter name, `name[i]` for a list element, or `"*"` for the whole payload. */
@@ -341,11 +342,52 @@ const MODE_RULES: Readonly<Record<ModeName, (f: Fields, out: Collector) => void>
   },
 };
 
+/**
+ * Device limits every mode shares (run after the mode's own rules, on valid fields only):
+ * potentials within the device range (a safety net for schemas that still allow more), the
+ * commanded currents within the full scale of the mode's own gain (or, without one, the largest
+ * full scale; admission checks again with the job's gain), and the potential cut-offs in order.
+ */
+function checkDeviceLimits(mode: ModeName, f: Fields, out: Collector): void {
+  // One issue per offending value: CDL start/end default to vertex_a and would repeat its issue.
+  const reported = new Set<number>();
+  for (const name of POTENTIAL_FIELDS[mode] ?? []) {
+    if (!f.allValid(name)) continue;
+    const value = f.value<unknown>(name);
+    const values = Array.isArray(value) ? value : [value];
+    values.forEach((v, i) => {
+      if (typeof v === 'number' && Math.abs(v) > POTENTIAL_LIMIT_V && !reported.has(v)) {
+        reported.add(v);
+        out.error(Array.isArray(value) ? `${name}[${i}]` : name, 'out_of_range',
+          `Value ${fmt(v)} V is outside the device's potential range ±${POTENTIAL_LIMIT_V} V.`);
+      }
+    });
+  }
+  const gain = f.allValid('tia_gain') ? f.value<number | null>('tia_gain') : null;
+  for (const c of commandedCurrents(mode, (n) => (f.allValid(n) ? f.value<unknown>(n) : undefined))) {
+    const message = currentLimitMessage(c.value, gain, 'mode');
+    if (message !== null) out.error(c.field, 'out_of_range', message);
+  }
+  if (f.allValid('potential_cutoff_min', 'potential_cutoff_max')) {
+    const min = f.value<number | null>('potential_cutoff_min');
+    const max = f.value<number | null>('potential_cutoff_max');
+    if (min !== null && max !== null && !(min < max)) {
+      out.error('potential_cutoff_min', 'invalid_order',
+        `potential_cutoff_min (${fmt(min)} V) must be below potential_cutoff_max (${fmt(max)} V).`);
+    }
+  }
+}
+
 /** Plan-size rules for every mode: N ≥ 1 (modes.md 9 item 13), N ≤ MAX_PLAN_POINTS, and a long-duration warning. */
 function checkPlanSize(mode: ModeName, params: ModeParams, out: Collector): void {
   if (mode === 'EIS') {
     const p = params as ModeParamsMap['EIS'];
-    const lowerBound = countEisFrequencies(p) * (p.settling_cycles + p.cycles_per_freq) * EIS_MIN_POINTS_PER_PERIOD;
+    // Each block is at least (settling_cycles + cycles) periods of ≥ 10 points, and its settling lasts at least settling_time_s.
+    const perBlock = Math.max(
+      (p.settling_cycles + p.cycles_per_freq) * EIS_MIN_POINTS_PER_PERIOD,
+      Math.floor(p.settling_time_s / POINT_INTERVAL_S) + p.cycles_per_freq * EIS_MIN_POINTS_PER_PERIOD,
+    );
+    const lowerBound = countEisFrequencies(p) * perBlock;
     if (lowerBound > MAX_PLAN_POINTS) {
       out.error('*', 'too_many_points', `Plan has more than ${MAX_PLAN_POINTS} points; that is the supported maximum (10 h at 0.36 ms).`);
       return;
@@ -412,6 +454,7 @@ function validateResolved(mode: ModeName, raw: unknown, out: Collector): Interna
 
   const fields = new Fields(states);
   MODE_RULES[mode](fields, out);
+  checkDeviceLimits(mode, fields, out);
 
   let params: ModeParams | null = null;
   if (out.errors.length === 0) {
@@ -462,6 +505,34 @@ export function admitModeParams(mode: string, raw: unknown): ModeAdmission {
   const r = validateToken(mode, raw);
   if (!r.ok || r.params === null || r.adjusted === null) return { ok: false, errors: r.errors, warnings: r.warnings };
   return { ok: true, mode: r.mode, params: r.params, adjusted: r.adjusted, errors: r.errors, warnings: r.warnings };
+}
+
+/**
+ * The checks a mode's own validation could not make because its gain comes from the job: with
+ * `ownGain` null/absent, the commanded currents against the full scale of the job's `tia_gain`
+ * (issues name the mode's field), or, when the job's gain is null too (device setting left
+ * unchanged, so unknown), the warning `unknown_gain` (the largest full scale was applied).
+ */
+export function checkInheritedGain(
+  mode: ModeName, params: ModeParams, ownGain: number | null | undefined, jobGain: number | null,
+): { errors: ValidationIssue[]; warnings: ValidationIssue[] } {
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  if (ownGain !== null && ownGain !== undefined) return { errors, warnings };
+  const currents = commandedCurrents(mode, (n) => (params as unknown as Record<string, unknown>)[n]);
+  if (currents.length === 0) return { errors, warnings };
+  if (jobGain === null) {
+    warnings.push({
+      field: 'tia_gain', code: 'unknown_gain',
+      message: `The job leaves the device's gain unchanged (tia_gain null), so the current full scale is unknown; currents were checked against the largest, ±${formatCurrent(largestFullScaleA())}.`,
+    });
+    return { errors, warnings };
+  }
+  for (const c of currents) {
+    const message = currentLimitMessage(c.value, jobGain, 'job');
+    if (message !== null) errors.push({ field: c.field, code: 'out_of_range', message });
+  }
+  return { errors, warnings };
 }
 
 function throwFirst(r: InternalResult): never {

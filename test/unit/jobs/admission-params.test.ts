@@ -79,3 +79,24 @@ test('a per-mode charge_cutoff_c ≤ 0 is refused', async () => {
     assert.match(err.message, /charge_cutoff_c must be greater than zero/);
   }
 });
+
+test('a CP that inherits the job\'s gain is checked against its full scale, naming the mode\'s field', async () => {
+  const cp = { modes: ['CP'], params_by_mode: { CP: { current: 3e-3, duration: 1 } } };
+  const err = await refusal({ ...cp, tia_gain: 1 });
+  assert.equal(err.code, 'jobs.invalid_params');
+  assert.match(err.message, /^Invalid parameters for CP: current 3 mA exceeds the current full scale ±495 µA of the job's tia_gain 1 .*tia_gain 0 \(±4\.95 mA\) allows it$/);
+  assert.deepEqual((err.details?.issues as Array<{ field: string; code: string }>).map((i) => [i.field, i.code]), [['current', 'out_of_range']]);
+  const accepted = await admit({ ...cp, tia_gain: 0 });
+  assert.equal((accepted.steps[0]!.params as unknown as Record<string, unknown>).tia_gain, 0);
+  // Its own gain wins over the job's.
+  const own = await admit({ modes: ['CP'], params_by_mode: { CP: { current: 3e-3, duration: 1, tia_gain: 0 } }, tia_gain: 3 });
+  assert.equal((own.steps[0]!.params as unknown as Record<string, unknown>).tia_gain, 0);
+  // CP at 10 mA: refused whatever the gain.
+  const tooMuch = await refusal({ modes: ['CP'], params_by_mode: { CP: { current: 0.01, duration: 1 } }, tia_gain: 0 });
+  assert.match(tooMuch.message, /current 10 mA exceeds .*±4\.95 mA.*no gain allows it/);
+});
+
+test('job tia_gain null: the gain is unknown, the step warns unknown_gain', async () => {
+  const plan = await admit({ modes: ['CP'], params_by_mode: { CP: { current: 1e-3, duration: 1 } }, tia_gain: null });
+  assert.deepEqual(plan.steps[0]!.warnings.map((w) => [w.field, w.code]), [['tia_gain', 'unknown_gain']]);
+});

@@ -43,8 +43,9 @@ test('CV: reference rules, messages and issue order (rest-api 9.3)', () => {
   assert.deepEqual(r.errors, [
     { field: 'start', code: 'missing_field', message: 'Field is required.' },
     { field: 'vertex1', code: 'not_a_number', message: 'Value must be numeric.' },
-    { field: 'vertex2', code: 'min_value', message: 'Value must be at least -10.0.' },
-    { field: 'end', code: 'max_value', message: 'Value must be at most 10.0.' },
+    // #11: the range is the device's ±4.95 V (was the lab limit ±10 V, beyond which the DAC saturates).
+    { field: 'vertex2', code: 'min_value', message: "Value must be at least -4.95 (the device's potential range is ±4.95 V)." },
+    { field: 'end', code: 'max_value', message: "Value must be at most 4.95 (the device's potential range is ±4.95 V)." },
     { field: 'scan_rate', code: 'must_be_positive', message: 'Value must be greater than zero.' },
     { field: 'cycles', code: 'not_an_integer', message: 'Value must be an integer.' },
   ]);
@@ -56,7 +57,7 @@ test('CV: reference rules, messages and issue order (rest-api 9.3)', () => {
   // zero_sweep also when the equal potentials are out of range (present, numeric and equal)
   assert.deepEqual(codes(check('CV', { start: 12, vertex1: 12, vertex2: 12, end: 12, scan_rate: 1, cycles: 1 })),
     ['start:max_value', 'vertex1:max_value', 'vertex2:max_value', 'end:max_value', 'end:zero_sweep']);
-  const warn = check('CV', { ...CV_OK, scan_rate: 6, cycles: 51, vertex1: 5, vertex2: -5 });
+  const warn = check('CV', { ...CV_OK, scan_rate: 6, cycles: 51, vertex1: 4.95, vertex2: -4.95 });
   assert.ok(warn.ok);
   assert.deepEqual(warn.warnings.map((w) => [w.field, w.code, w.message]), [
     ['scan_rate', 'high_value', 'Scan rate exceeds 5 V/s; verify hardware capability.'],
@@ -126,7 +127,8 @@ test('CA, CP, OCP: duration > 0 and at least one point', () => {
     assert.deepEqual(codes(few), ['duration:too_few_points'], mode);
   }
   assert.deepEqual(codes(check('CA', { potential: -10.01, duration: 1 })), ['potential:min_value']);
-  assert.ok(check('CP', { current: -0.5, duration: 1 }).ok, 'no current limit');
+  assert.ok(check('CP', { current: -4.9e-3, duration: 1 }).ok, 'within the largest full scale');
+  assert.deepEqual(codes(check('CP', { current: -0.5, duration: 1 })), ['current:out_of_range'], 'beyond every full scale (#11)');
   assert.deepEqual(codes(check('CP', { current: NaN, duration: 1 })), ['current:not_a_number']);
 });
 
@@ -190,6 +192,7 @@ test('EIS: defaults, case-insensitive spacing, clamping with freq_clamped and ad
   assert.ok(r.ok);
   assert.deepEqual(r.adjusted, {
     start_freq: EIS_MAX_FREQ_HZ, end_freq: 1, points_per_decade: 10, cycles_per_freq: 3, spacing: 'log', amplitude: 0.01, dc_bias: 0, settling_cycles: 1,
+    settling_time_s: 0.2,
   });
   assert.deepEqual(r.warnings, [{
     field: 'start_freq', code: 'freq_clamped',
