@@ -1,7 +1,9 @@
 /**
  * EIS plan (modes.md 7.2–7.4): frequency list, clamping to the usable maximum, one sine block
- * per frequency with an integer number of samples per period.
+ * per frequency with an integer number of samples per period, preceded by whole settling
+ * periods that last at least `settling_cycles` periods and at least `settling_time_s`.
  */
+import { parseFiniteNumber } from './coerce.js';
 import { EIS_MAX_FREQ_HZ, EIS_MIN_POINTS_PER_PERIOD, POINT_INTERVAL_S } from './constants.js';
 import { roundHalfEven, roundHalfUp } from './numeric.js';
 import type { EisBlock } from './plan-types.js';
@@ -13,6 +15,18 @@ export type EisFrequencyParams = Pick<EisParams, 'start_freq' | 'end_freq' | 'po
 /** start_freq / end_freq above F_MAX are set to F_MAX before the list is built (modes.md 7.3). */
 export function clampEisFrequency(freqHz: number): number {
   return freqHz > EIS_MAX_FREQ_HZ ? EIS_MAX_FREQ_HZ : freqHz;
+}
+
+/**
+ * start_freq and end_freq as the client sent them (numeric strings accepted, like validation),
+ * before any clamping; undefined when either is missing or unusable.
+ */
+export function requestedEisEnds(raw: unknown): { startHz: number; endHz: number } | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const startHz = parseFiniteNumber(r.start_freq);
+  const endHz = parseFiniteNumber(r.end_freq);
+  return startHz !== null && endHz !== null && startHz > 0 && endHz > 0 ? { startHz, endHz } : undefined;
 }
 
 /** Python `math.isclose(a, b, rel_tol=1e-9)`. */
@@ -63,28 +77,45 @@ export function computeActualFrequency(pointsPerPeriod: number): number {
   return 1 / (pointsPerPeriod * POINT_INTERVAL_S);
 }
 
+/** The settling subset of the EIS parameters (`settling_time_s` absent = 0, as in modes.md 7.4). */
+export type EisSettlingParams = Pick<EisParams, 'settling_cycles'> & Partial<Pick<EisParams, 'settling_time_s'>>;
+
+/**
+ * Settling periods of a block with P samples per period: at least `settling_cycles` periods and
+ * at least `settling_time_s`, rounded up to whole periods so the analysed window stays coherent
+ * (it starts at phase 0). A 1e-9 tolerance keeps an exact multiple from gaining a period.
+ */
+export function computeSettlingCycles(p: EisSettlingParams, pointsPerPeriod: number): number {
+  const time = p.settling_time_s ?? 0;
+  if (!(time > 0)) return p.settling_cycles;
+  const byTime = Math.ceil(time / (pointsPerPeriod * POINT_INTERVAL_S) - 1e-9);
+  return Math.max(p.settling_cycles, byTime);
+}
+
 /** Block layout in measurement order. */
 export function computeEisBlocks(p: EisParams): EisBlock[] {
-  const periods = p.settling_cycles + p.cycles_per_freq;
   let offset = 0;
   return computeEisFrequencies(p).map((f, index) => {
     const pointsPerPeriod = computePointsPerPeriod(f);
-    const length = periods * pointsPerPeriod;
+    const settlingCycles = computeSettlingCycles(p, pointsPerPeriod);
+    const length = (settlingCycles + p.cycles_per_freq) * pointsPerPeriod;
     const block: EisBlock = {
       index, requestedFreqHz: f, actualFreqHz: computeActualFrequency(pointsPerPeriod), pointsPerPeriod,
-      settlingCycles: p.settling_cycles, analysedCycles: p.cycles_per_freq, firstIndex: offset, length,
-      analysedFirstIndex: offset + p.settling_cycles * pointsPerPeriod,
+      settlingCycles, analysedCycles: p.cycles_per_freq, firstIndex: offset, length,
+      analysedFirstIndex: offset + settlingCycles * pointsPerPeriod,
     };
     offset += length;
     return block;
   });
 }
 
-/** N = Σ_k (settling + cycles) × P_k. Loops over frequencies only (never over points). */
+/** N = Σ_k (settling_k + cycles) × P_k. Loops over frequencies only (never over points). */
 export function countEisPoints(p: EisParams): number {
-  const periods = p.settling_cycles + p.cycles_per_freq;
   let n = 0;
-  for (const f of computeEisFrequencies(p)) n += periods * computePointsPerPeriod(f);
+  for (const f of computeEisFrequencies(p)) {
+    const P = computePointsPerPeriod(f);
+    n += (computeSettlingCycles(p, P) + p.cycles_per_freq) * P;
+  }
   return n;
 }
 

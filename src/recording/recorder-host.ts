@@ -45,7 +45,7 @@ export function serveRecorder(port: MessagePort, openSink: SinkOpener): void {
           case 'close': {
             const r = open.get(msg.id);
             open.delete(msg.id);
-            if (r) reply({ kind: 'closed', id: msg.id, result: await r.close() });
+            if (r) reply({ kind: 'closed', id: msg.id, result: await r.close(msg.options) });
             break;
           }
         }

@@ -6,15 +6,15 @@
  * |---|---|---|
  * | → | open {id, spec} | creates the CSV file |
  * | → | rows {id, firstIndex, count, current, potential} | arrays transferred |
- * | → | close {id} | flush, fsync, post-analysis (EIS/CDL) |
+ * | → | close {id, options} | flush, fsync, post-analysis (EIS/CDL; EIS uses the measured sample period) |
  * | ← | opened / closed {id, result} / failed {id, message} | |
  */
-import type { RecordingResult, RecordingSpec } from './mode-recorder.js';
+import type { RecordingCloseOptions, RecordingResult, RecordingSpec } from './mode-recorder.js';
 
 export type RecorderRequest =
   | { kind: 'open'; id: number; spec: RecordingSpec }
   | { kind: 'rows'; id: number; firstIndex: number; count: number; current: Float32Array; potential: Float32Array }
-  | { kind: 'close'; id: number };
+  | { kind: 'close'; id: number; options?: RecordingCloseOptions };
 
 export type RecorderReply =
   | { kind: 'opened'; id: number }

@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DaemonError } from '../errors.js';
-import type { RecordingResult, RecordingSpec } from './mode-recorder.js';
+import type { RecordingCloseOptions, RecordingResult, RecordingSpec } from './mode-recorder.js';
 import type { RecorderReply, RecorderRequest } from './recorder-protocol.js';
 
 const WORKER_URL = new URL('../../workers/recorder.worker.js', import.meta.url);
@@ -29,8 +29,8 @@ export class Recording {
     return this.owner.failureOf(this.id);
   }
 
-  close(): Promise<RecordingResult> {
-    return this.owner.closeRecording(this.id);
+  close(options: RecordingCloseOptions = {}): Promise<RecordingResult> {
+    return this.owner.closeRecording(this.id, options);
   }
 }
 
@@ -83,9 +83,9 @@ export class RecorderThread {
     return this.failures.get(id) ?? (this.dead ? `recorder thread died: ${this.dead.message}` : null);
   }
 
-  async closeRecording(id: number): Promise<RecordingResult> {
+  async closeRecording(id: number, options: RecordingCloseOptions = {}): Promise<RecordingResult> {
     // Sent even after a failure: the recorder thread answers `failed` again and forgets the id.
-    const r = await this.request({ kind: 'close', id });
+    const r = await this.request({ kind: 'close', id, options });
     // The id is done with either way; the map must not grow over weeks of runs.
     this.failures.delete(id);
     if (r.kind !== 'closed') throw new DaemonError('INTERNAL', `recording failed: ${r.kind === 'failed' ? r.message : 'unexpected reply'}`);

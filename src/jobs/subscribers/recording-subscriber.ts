@@ -29,16 +29,18 @@ export function recordingSubscriber(recorder: RecorderThread): SubscriberFactory
         spectrumPath: files.spectrumCsv ?? undefined,
         cdlPath: files.cdlCsv ?? undefined,
         plot: step.plot,
+        requestParams: plan.requestParams[step.token],
       });
       open.set(step.index, recording);
     }
 
-    async function finish(modeIndex: number): Promise<void> {
+    /** `measuredIntervalUs`: the device's sample period over the mode (EIS frequency axis), null when not measured. */
+    async function finish(modeIndex: number, measuredIntervalUs: number | null): Promise<void> {
       const recording = open.get(modeIndex);
       if (!recording) return;
       open.delete(modeIndex);
       try {
-        const result = await recording.close();
+        const result = await recording.close({ measuredIntervalUs });
         ctx.publish({ type: 'mode-recorded', modeIndex, result, error: null });
       } catch (err) {
         const error = `writing ${plan.steps[modeIndex]!.token} data failed: ${(err as Error).message}`;
@@ -62,7 +64,7 @@ export function recordingSubscriber(recorder: RecorderThread): SubscriberFactory
             return;
           }
           case 'mode-ended':
-            return finish(event.modeIndex);
+            return finish(event.modeIndex, event.counters?.measured_interval_us ?? null);
           default:
             return;
         }

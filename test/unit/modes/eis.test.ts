@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPlan, analyseEis, EisAnalyser, encodeEisSpectrumCsv, formatPyFloat, type PotPlan } from '../../../src/modes/index.js';
+import { buildPlan, analyseEis, EisAnalyser, encodeEisSpectrumCsv, EIS_SPECTRUM_HEADERS, formatPyFloat, type PotPlan } from '../../../src/modes/index.js';
 import { eis } from './vectors.js';
 
 const R_OHM = 100;
@@ -98,11 +98,14 @@ test('stopped early: incomplete block gets nan and a warning, unreached blocks a
   const { rows, warnings } = analyseEis(plan, current, potential, stop);
   assert.equal(rows.length, 2);
   assert.ok(Number.isFinite(rows[0]!.zRealOhm));
+  assert.equal(rows[0]!.quality, 'ok');
   assert.ok(Number.isNaN(rows[1]!.zRealOhm) && Number.isNaN(rows[1]!.phaseDeg));
   assert.equal(rows[1]!.cyclesUsed, 0);
-  assert.equal(warnings.length, 2);
+  assert.equal(rows[1]!.quality, 'low_quality: incomplete block');
+  assert.equal(warnings.length, 3);
   assert.match(warnings[0]!, /only 5 of 132 analysed rows/);
   assert.match(warnings[1]!, /4 EIS frequencies were not reached/);
+  assert.match(warnings[2]!, /1 of 2 spectrum points are flagged low_quality/);
 });
 
 test('zero current: Z is nan with a warning', () => {
@@ -114,15 +117,19 @@ test('zero current: Z is nan with a warning', () => {
   assert.match(warnings[0]!, /current amplitude is 0/);
 });
 
-test('spectrum CSV of 7.6: header, CRLF, integers without .0, nan', () => {
+test('spectrum CSV of 7.6 plus the quality columns: header, CRLF, integers without .0, nan, flags', () => {
+  const quality = { driftRel: 0.01, harmonicsRel: 0.002, residualRel: 0.05, uncertaintyRel: 0.001, quality: 'ok' };
   const text = encodeEisSpectrumCsv([
     { index: 0, frequencyHz: 1 / (28 * 0.00036), requestedFreqHz: 100, pointsPerPeriod: 28, cyclesUsed: 3, zRealOhm: 100, zImagOhm: -160.5,
-      zAbsOhm: 189.0, phaseDeg: -58.06, eAmpV: 0.01, iAmpA: 5.3e-5 },
+      zAbsOhm: 189.0, phaseDeg: -58.06, eAmpV: 0.01, iAmpA: 5.3e-5, ...quality },
     { index: 1, frequencyHz: 10, requestedFreqHz: 10, pointsPerPeriod: 278, cyclesUsed: 1, zRealOhm: NaN, zImagOhm: NaN,
-      zAbsOhm: NaN, phaseDeg: NaN, eAmpV: NaN, iAmpA: NaN },
+      zAbsOhm: NaN, phaseDeg: NaN, eAmpV: NaN, iAmpA: NaN, driftRel: NaN, harmonicsRel: NaN, residualRel: NaN, uncertaintyRel: NaN,
+      quality: 'low_quality: incomplete block' },
   ]);
   assert.equal(text,
-    'Frequency (Hz),Z_real (Ohm),Z_imag (Ohm),|Z| (Ohm),Phase (deg),Points per period,Cycles used,Requested frequency (Hz),E_amp (V),I_amp (A)\r\n' +
-    `${formatPyFloat(1 / (28 * 0.00036))},100.0,-160.5,189.0,-58.06,28,3,100.0,0.01,5.3e-05\r\n` +
-    '10.0,nan,nan,nan,nan,278,1,10.0,nan,nan\r\n');
+    'Frequency (Hz),Z_real (Ohm),Z_imag (Ohm),|Z| (Ohm),Phase (deg),Points per period,Cycles used,Requested frequency (Hz),E_amp (V),I_amp (A),' +
+    'Drift (rel),Harmonics (rel),Residual (rel),Uncertainty (rel),Low quality,Quality\r\n' +
+    `${formatPyFloat(1 / (28 * 0.00036))},100.0,-160.5,189.0,-58.06,28,3,100.0,0.01,5.3e-05,0.01,0.002,0.05,0.001,0,ok\r\n` +
+    '10.0,nan,nan,nan,nan,278,1,10.0,nan,nan,nan,nan,nan,nan,1,low_quality: incomplete block\r\n');
+  assert.deepEqual([...EIS_SPECTRUM_HEADERS].slice(0, 10), text.split('\r\n')[0]!.split(',').slice(0, 10), 'the columns of 7.6 come first, unchanged');
 });

@@ -182,7 +182,7 @@ for (const v of EIS_VECTORS) {
 }
 
 test('EIS waveform: phase 0 at each block start, labels, joins at dc_bias', () => {
-  const params = { start_freq: 100, end_freq: 10, points_per_decade: 5, cycles_per_freq: 3, spacing: 'log' as const, amplitude: 0.02, dc_bias: 0.3, settling_cycles: 2 };
+  const params = { start_freq: 100, end_freq: 10, points_per_decade: 5, cycles_per_freq: 3, spacing: 'log' as const, amplitude: 0.02, dc_bias: 0.3, settling_cycles: 2, settling_time_s: 0 };
   const plan = buildPlan('EIS', params);
   for (const b of plan.eisBlocks!) {
     const P = b.pointsPerPeriod;
@@ -226,7 +226,8 @@ test('countPlanPoints matches buildPlan on varied parameters', () => {
     ['GS', { start: 1e-3, end: -2e-3, num_steps: 7, step_duration: 0.0333 }],
     ['GCV', { start: 1e-4, vertex1: 1e-3, vertex2: -1e-3, end: 2e-4, num_steps: 3, step_duration: 0.011, cycles: 3 }],
     ['CDL', { vertex_a: -0.2, vertex_b: 0.45, scan_rates: [0.3, 0.07, 1.3], rest_time: 0.77, start: 0.1, end: 0.4 }],
-    ['EIS', { start_freq: 3, end_freq: 270, points_per_decade: 7, cycles_per_freq: 2, spacing: 'lin', amplitude: 0.01, dc_bias: 0, settling_cycles: 0 }],
+    ['EIS', { start_freq: 3, end_freq: 270, points_per_decade: 7, cycles_per_freq: 2, spacing: 'lin', amplitude: 0.01, dc_bias: 0, settling_cycles: 0, settling_time_s: 0 }],
+    ['EIS', { start_freq: 1000, end_freq: 1, points_per_decade: 10, cycles_per_freq: 3, spacing: 'log', amplitude: 0.01, dc_bias: 0, settling_cycles: 1, settling_time_s: 0.2 }],
   ];
   for (const [mode, params] of cases) assert.equal(countPlanPoints(mode, params), buildPlan(mode, params).n, mode);
 });

@@ -55,8 +55,10 @@ export const PLAN_VECTORS: PlanVector[] = [
     cycles: { 1: 8332, 2: 13887 }, planned: 7.99884, eta: 8.99884 },
 ];
 
+/** EIS parameters of the worked plans: settling by cycles only and no rest, as the table of modes.md 7.7 computes them. */
 export const eis = (p: Partial<ModeParamsMap['EIS']>): ModeParamsMap['EIS'] => ({
-  start_freq: 100, end_freq: 10, points_per_decade: 5, cycles_per_freq: 3, spacing: 'log', amplitude: 0.01, dc_bias: 0, settling_cycles: 1, ...p,
+  start_freq: 100, end_freq: 10, points_per_decade: 5, cycles_per_freq: 3, spacing: 'log', amplitude: 0.01, dc_bias: 0, settling_cycles: 1,
+  settling_time_s: 0, rest_s: 0, ...p,
 });
 
 /** modes.md 7.7. */
