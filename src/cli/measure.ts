@@ -89,15 +89,26 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
     });
     const s = outcome.summary;
     const lost = s.lost + outcome.integrity.missingMessages;
+    // expected_points: rows the run should have delivered (polls made for polled modes, the plan up
+    // to a cut-off); nominal_points: the plan's N.
     const summary: IntegrityCounters & Record<string, unknown> = {
       points: outcome.integrity.rows,
       expected_points: s.expected_points,
+      nominal_points: s.nominal_points,
       lost,
       duplicated: s.duplicated + outcome.integrity.duplicatedRows,
       dac_underruns: s.dac_underruns,
       adc_overflows: s.adc_overflows,
+      overloads: s.overloads,
+      overloads_current: s.overloads_current,
+      overloads_potential: s.overloads_potential,
+      first_overload_index: s.first_overload_index,
       duration_s: Number(s.duration_s.toFixed(3)),
       aborted: s.aborted,
+      stop_reason: s.stop_reason,
+      stop_detail: s.stop_detail,
+      charge_c: s.charge_c === null ? null : Number(s.charge_c.toPrecision(6)),
+      cutoff_steps: s.cutoff_steps,
       measured_interval_us: s.measured_interval_us === null ? null : Number(s.measured_interval_us.toFixed(1)),
       poll_rate_hz: s.poll_rate_hz === null ? null : Number(s.poll_rate_hz.toFixed(1)),
       transactions: s.transactions,

@@ -17,9 +17,11 @@ import { wordBytesToFloat32 } from '../protocol/words.js';
 import { BeepDevice, safeWriteSize, type PotValues } from './beep-device.js';
 import { sleep } from './modbus-client.js';
 import type { LoopOptions, RunSummary } from './measurement.js';
-import { RunAccounting } from './run-accounting.js';
+import { RunAccounting, type IntegrityEvent } from './run-accounting.js';
+import { RunMonitor, describeStop } from './run-monitor.js';
 import { BlockBuilder } from './sample-sink.js';
 import { applyTiaGain, finishSummary, switchOffQuietly } from './run-common.js';
+import { holdAfterStop, holdThroughStop, newControlReport, prepareCell, restCell } from './cell-control.js';
 
 /** The fastest the firmware can tick (fifo_smp 200 timer units), with margin: bounds device progress. */
 const MIN_TICK_US = 195;
@@ -33,6 +35,11 @@ const PACING_MARGIN = 4;
 /** Pairs let pile up between wake-ups while streaming (~90 ms at full rate), then read back to back. */
 const STREAM_BATCH_PAIRS = 8 * MAX_ADC_READ_PAIRS;
 const STREAM_MAX_SLEEP_MS = 100;
+/**
+ * Keeping control after the run: ticks before the expected stop at which the host starts polling
+ * the status back to back, to close the CE the moment the firmware's stop opened it (~14 ms at 360 µs).
+ */
+const STOP_WATCH_TICKS = 40;
 
 interface Clock {
   nowMs(): number;
@@ -47,6 +54,13 @@ const clock: Clock = { nowMs: () => performance.now() };
 export async function runFifoMeasurement(device: BeepDevice, setpoints: Float32Array | null, points: number, options: LoopOptions): Promise<RunSummary> {
   const run = new FifoRun(device, setpoints, points, options);
   return run.execute();
+}
+
+/** Thrown inside the loop when the charge cut-off is reached; the run then stops like a completed mode, not like an abort. */
+class ChargeCutoffStop extends Error {
+  constructor() {
+    super('charge cut-off reached');
+  }
 }
 
 class FifoRun {
@@ -64,21 +78,31 @@ class FifoRun {
   private emitted = 0;
   private extra = 0;
   private readonly isOcp: boolean;
+  /** Overloads and the charge (cut-off) of the rows emitted. */
+  private readonly monitor: RunMonitor;
+  private readonly control = newControlReport();
+  /** A next mode follows: close the CE again right at the firmware's stop (never for OCP: open circuit). */
+  private watchStop: boolean;
 
   constructor(private readonly device: BeepDevice, private readonly setpoints: Float32Array | null, points: number, private readonly options: LoopOptions) {
     this.n = setpoints ? setpoints.length : points;
     this.isOcp = setpoints === null;
     this.acc = new RunAccounting(this.isOcp ? 0 : this.n);
     this.blocks = new BlockBuilder(options.sink);
+    this.monitor = new RunMonitor(options.limits, !this.isOcp, (e) => this.reportEvent(e));
+    this.watchStop = !this.isOcp && options.control?.keepControl === true;
   }
 
   async execute(): Promise<RunSummary> {
     const started = clock.nowMs();
     let aborted = false;
+    let streamEnd: { ms: number; ticks: number } | null = null;
     try {
-      await this.device.resetToIdle();
-      await applyTiaGain(this.device, this.options.tiaGain);
+      this.control.linked = await prepareCell(this.device, this.options.control);
+      this.monitor.setGain(await applyTiaGain(this.device, this.options.tiaGain));
       this.throwIfAborted();
+      const rest = this.options.control?.rest;
+      if (rest && rest.seconds > 0) this.control.rest = await restCell(this.device, rest, this.options.signal);
       if (!this.isOcp) await this.prefill();
       // OCP: CE switch stays open (true open circuit); every tick is an expected underrun.
       await this.device.command(Command.FIFO_START, this.isOcp ? 0 : 1);
@@ -87,10 +111,17 @@ class FifoRun {
       if (!this.isOcp && this.acc.allWritten) await this.sendStop();
       await this.stream();
       await this.drainTail();
+      if (!this.isOcp && this.options.control?.keepControl && !this.control.held_after) this.control.held_after = await holdAfterStop(this.device);
     } catch (err) {
+      // Aborted or failed: the CE is opened (the cell is released).
+      this.control.held_after = false;
       if (err instanceof AbortedError) {
         aborted = true;
         await this.abortRun();
+      } else if (err instanceof ChargeCutoffStop) {
+        // The tick period is measured up to the last exact snapshot, not over the stop that follows the cut-off.
+        streamEnd = { ms: this.lastSnapshot.timeMs, ticks: this.lastSnapshot.ticks };
+        await this.stopAtChargeCutoff();
       } else {
         await switchOffQuietly(this.device);
         this.blocks.flush();
@@ -98,23 +129,31 @@ class FifoRun {
       }
     }
     this.blocks.flush();
-    const lost = aborted ? this.acc.lostPlanPoints(this.n) : this.checkEveryPointPlaced();
-    const ticks = Math.max(this.acc.knownTicks, this.acc.received + this.acc.lostPairs);
-    const elapsedUs = (clock.nowMs() - this.t0) * 1000;
+    // A charge cut-off ends the run after the block that reached it: the rest of the plan is not measured, not lost.
+    const stoppedAt = this.monitor.charge.stoppedAt;
+    const expected = stoppedAt === null ? this.n : stoppedAt + 1;
+    const lost = aborted ? this.acc.lostPlanPoints(this.n) : stoppedAt !== null ? this.acc.lostPlanPoints(expected) : this.checkEveryPointPlaced();
+    const ticks = streamEnd?.ticks ?? Math.max(this.acc.knownTicks, this.acc.received + this.acc.lostPairs);
+    const elapsedUs = ((streamEnd?.ms ?? clock.nowMs()) - this.t0) * 1000;
     return finishSummary(this.device, {
       points: this.emitted,
-      expected_points: this.n,
+      expected_points: expected,
+      nominal_points: this.n,
       lost,
       duplicated: this.extra,
       dac_underruns: this.acc.underrunTicks,
       adc_overflows: this.acc.events.filter((e) => e.kind === 'adc_overflow').length,
       duration_s: (clock.nowMs() - started) / 1000,
+      ...this.monitor.finish(),
       aborted,
+      ...describeStop(aborted, this.monitor.charge, null),
+      cutoff_steps: 0,
       measured_interval_us: ticks > 1 ? elapsedUs / ticks : null,
       poll_rate_hz: null,
       busy_replies: this.busy,
       busy_by_phase: this.busyByPhase,
       events: this.acc.events,
+      control: this.control,
     });
   }
 
@@ -131,6 +170,12 @@ class FifoRun {
     return Math.max(missing, 0);
   }
 
+  /** An event of the run-time checks: in the summary's list and on the sink. */
+  private reportEvent(event: IntegrityEvent): void {
+    this.acc.events.push(event);
+    this.options.sink.onEvent(event);
+  }
+
   /** Reports that rows from here on may not sit at their own plan index (or that a count is off). */
   private reportUncertain(message: string, planIndex = this.acc.planIndexOf(this.acc.received + this.acc.lostPairs), count = 0): void {
     const event = { kind: 'accounting_uncertain' as const, planIndex, count, message };
@@ -140,6 +185,12 @@ class FifoRun {
 
   private throwIfAborted(): void {
     if (this.options.signal.aborted) throw new AbortedError();
+  }
+
+  /** A cancel, or the charge cut-off reached by the last block: leave the loop. */
+  private throwIfStopping(): void {
+    this.throwIfAborted();
+    if (this.monitor.charge.stoppedAt !== null) throw new ChargeCutoffStop();
   }
 
   private async prefill(): Promise<void> {
@@ -248,6 +299,10 @@ class FifoRun {
   private consumePairs(data: Uint8Array): void {
     const count = data.length >> 3;
     const indices = this.acc.takePairs(count);
+    // After the charge cut-off the rows are past the end of this mode: accounted, not emitted.
+    if (this.monitor.charge.stoppedAt !== null) return;
+    const dtS = this.intervalUs / 1e6;
+    let last = -1;
     for (let p = 0; p < count; p++) {
       const planIndex = indices[p]!;
       if (planIndex < 0) continue;
@@ -257,9 +312,14 @@ class FifoRun {
         if (!this.isOcp) this.extra++;
         continue;
       }
-      this.blocks.add(planIndex, wordBytesToFloat32(data, p * 8), wordBytesToFloat32(data, p * 8 + 4));
+      const currentA = wordBytesToFloat32(data, p * 8);
+      const potentialV = wordBytesToFloat32(data, p * 8 + 4);
+      this.blocks.add(planIndex, currentA, potentialV);
+      this.monitor.row(planIndex, currentA, potentialV, dtS);
       this.emitted++;
+      last = planIndex;
     }
+    if (last >= 0) this.monitor.chargeCutoffReached(last);
     this.options.onProgress?.(this.emitted);
   }
 
@@ -327,7 +387,7 @@ class FifoRun {
   private async stream(): Promise<void> {
     const target = this.isOcp ? this.n + 1 : Infinity;
     for (;;) {
-      this.throwIfAborted();
+      this.throwIfStopping();
       const ready = await this.readyToRead();
       if (ready.v && !(ready.v.status & StatusBit.RUN) && !this.stopSent) {
         throw new ProtocolError('DEVICE_STATE', `device on ${this.device.path} stopped unexpectedly (st=0x${ready.v.status.toString(16)})`);
@@ -337,6 +397,7 @@ class FifoRun {
 
       const readSize = this.isOcp ? Math.min(MAX_ADC_READ_PAIRS, Math.max(1, target - this.acc.received)) : MAX_ADC_READ_PAIRS;
       const got = ready.ok ? await this.read(readSize) : false;
+      this.throwIfStopping(); // no more setpoints once the charge cut-off is reached
       let wrote = false;
       if (!this.isOcp) {
         while (!this.acc.allWritten) {
@@ -371,11 +432,15 @@ class FifoRun {
     this.phase = 'drain';
     const deadline = clock.nowMs() + 5000;
     const sleepUntilChunk = async () => {
-      const missing = MAX_ADC_READ_PAIRS + PACING_MARGIN - this.pendingEstimate(clock.nowMs());
-      if (missing > 0) await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000)));
+      const now = clock.nowMs();
+      const missing = MAX_ADC_READ_PAIRS + PACING_MARGIN - this.pendingEstimate(now);
+      // Never sleep past the moment to start watching for the stop.
+      const untilWatch = this.watchStop ? ((this.ticksToStop(now) - STOP_WATCH_TICKS) * this.intervalUs) / 1000 : Infinity;
+      if (missing > 0) await sleep(Math.max(1, Math.min(20, (missing * this.intervalUs) / 1000, untilWatch)));
     };
     for (;;) {
-      this.throwIfAborted();
+      this.throwIfStopping();
+      if (this.watchStop && this.ticksToStop(clock.nowMs()) <= STOP_WATCH_TICKS) await this.holdAtStop();
       const ready = await this.readyToRead();
       if (ready.ok && (await this.read(MAX_ADC_READ_PAIRS)) === true) {
         this.blocks.maybeFlush();
@@ -399,6 +464,19 @@ class FifoRun {
         return;
       }
     }
+  }
+
+  /** Ticks left until the run's expected stop tick (the one that pushes the last pair). */
+  private ticksToStop(now: number): number {
+    return this.acc.expectedPairs - (this.lastSnapshot.ticks + ((now - this.lastSnapshot.timeMs) * 1000) / this.intervalUs);
+  }
+
+  /** Keeping control: close the CE the moment the firmware's stop opens it (cell-control.ts). */
+  private async holdAtStop(): Promise<void> {
+    this.watchStop = false;
+    const { held, windowMs } = await holdThroughStop(this.device);
+    this.control.held_after = held;
+    this.control.reclose_ms = windowMs;
   }
 
   /**
@@ -431,6 +509,30 @@ class FifoRun {
     for (const e of this.acc.placeFinalPairs(count)) this.options.sink.onEvent(e);
     if (replyLost) this.reportUncertain('a read reply was lost while draining the stopped run: the last rows may be misplaced');
     for (const c of chunks) this.consumePairs(c);
+  }
+
+  /**
+   * The charge cut-off was reached: end the run now. The DAC FIFO cannot be emptied, so the CE
+   * is opened first (the setpoints still queued play out, not into the cell), then the run is
+   * stopped and its leftover pairs cleared. A next mode then finds the cell as after a normal
+   * end: held at the potential of the cut-off when the sequence keeps control.
+   */
+  private async stopAtChargeCutoff(): Promise<void> {
+    try {
+      await this.device.command(Command.SET_SWITCH, 0);
+      const st = await this.device.readStatus();
+      if (st & StatusBit.RUN && !(st & StatusBit.STOP)) await this.sendStop();
+      await this.device.waitForIdle(3000);
+      await this.device.command(Command.CLEAR_FIFO, 1);
+      const stoppedAt = this.monitor.charge.stoppedAt;
+      if (this.options.control?.keepControl && this.setpoints && stoppedAt !== null) {
+        await this.device.setIdlePotential(this.setpoints[stoppedAt]!);
+        this.control.held_after = await holdAfterStop(this.device);
+      }
+    } catch (err) {
+      await switchOffQuietly(this.device);
+      throw err;
+    }
   }
 
   private async abortRun(): Promise<void> {

@@ -17,10 +17,16 @@
 import { ADC_FIFO_CAPACITY_PAIRS } from '../protocol/constants.js';
 
 export interface IntegrityEvent {
-  kind: 'dac_underrun' | 'adc_overflow' | 'read_lost' | 'accounting_uncertain';
+  /**
+   * FIFO accounting (`dac_underrun`, `adc_overflow`, `read_lost`, `accounting_uncertain`), or
+   * what the run-time limits saw: `overload` (points at a potential rail or at current full
+   * scale), `charge_cutoff` (the mode stopped at its charge limit), `potential_cutoff` (a
+   * galvanostatic step or mode ended at a potential limit).
+   */
+  kind: 'dac_underrun' | 'adc_overflow' | 'read_lost' | 'accounting_uncertain' | 'overload' | 'charge_cutoff' | 'potential_cutoff';
   /** Plan index at which it happened (first affected index). */
   planIndex: number;
-  /** Ticks (underrun) or pairs (overflow) affected. */
+  /** Ticks (underrun), pairs (overflow) or points (overload) affected. */
   count: number;
   message: string;
 }

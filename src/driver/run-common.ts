@@ -8,8 +8,9 @@ import type { RunSummary } from './measurement.js';
 /** Settling after a gain change: ~100 ADC conversions (beep-protocol.md 7.4). */
 const GAIN_SETTLE_MS = 20;
 
-export async function applyTiaGain(device: BeepDevice, gain: number | null): Promise<void> {
-  if (gain === null) return;
+/** Sets the gain (null keeps the device's) and returns the effective gain in force, in ohms (for the current full scale). */
+export async function applyTiaGain(device: BeepDevice, gain: number | null): Promise<number> {
+  if (gain === null) return (await device.readPotValues()).gxOhm;
   if (!Number.isInteger(gain) || gain < 0 || gain > TIA_GAIN_INDEX_MAX_ACCEPTED) throw new RangeError(`tia_gain must be an integer 0..${TIA_GAIN_INDEX_MAX_ACCEPTED}`);
   await device.command(Command.SET_TIA_GAIN, gain);
   const expected = TIA_GAIN_OHMS[Math.min(gain, TIA_GAIN_INDEX_MAX_EFFECTIVE)]!;
@@ -18,6 +19,7 @@ export async function applyTiaGain(device: BeepDevice, gain: number | null): Pro
     throw new ProtocolError('DEVICE_STATE', `device on ${device.path} reports TIA gain ${v.gxOhm} Ω, expected ${expected} Ω`);
   }
   await sleep(GAIN_SETTLE_MS);
+  return v.gxOhm;
 }
 
 /** Best effort: open the CE switch and stop; errors are ignored (the port may be gone). */

@@ -3,8 +3,10 @@
  * events; returns the mode's counters. Cancellation arrives through `signal` and becomes the
  * worker's abort (switch off, stop, keep the partial data).
  */
+import type { CellControlReport } from '../driver/cell-control.js';
 import type { MeasureOutcome, SlotWorker } from '../slots/slot-worker.js';
 import type { JobPlan, ModeStep } from './job-plan.js';
+import { runTimeLimitCounters } from './mode-counters.js';
 import type { ModeCounters, SlotEvent } from './slot-events.js';
 
 export interface ModeRunOptions {
@@ -14,6 +16,16 @@ export interface ModeRunOptions {
   emit(event: SlotEvent): void;
   signal: AbortSignal;
   galPollIntervalMs?: number;
+  /** The previous mode left the cell under control (see MeasureRequest.linked). */
+  linked?: boolean;
+  /** Another mode follows: keep the cell under control after this one. */
+  keepControl?: boolean;
+}
+
+export interface ModeRunResult {
+  counters: ModeCounters;
+  /** How the mode kept the cell under control (linked start, rest, hold after the run). */
+  control: CellControlReport | null;
 }
 
 function toCounters(outcome: MeasureOutcome): ModeCounters {
@@ -29,10 +41,11 @@ function toCounters(outcome: MeasureOutcome): ModeCounters {
     measured_interval_us: sum.measured_interval_us,
     poll_rate_hz: sum.poll_rate_hz,
     aborted: sum.aborted,
+    ...runTimeLimitCounters(sum),
   };
 }
 
-export async function runMode(o: ModeRunOptions): Promise<ModeCounters> {
+export async function runMode(o: ModeRunOptions): Promise<ModeRunResult> {
   const modeIndex = o.step.index;
   const abort = (): void => void o.worker.abort().catch(() => undefined);
   // Registered before the request goes out: a cancel in between is never lost (the worker
@@ -41,7 +54,10 @@ export async function runMode(o: ModeRunOptions): Promise<ModeCounters> {
   o.signal.addEventListener('abort', abort, { once: true });
   try {
     const measuring = o.worker.measure(
-      { mode: o.step.mode, params: o.step.params, pointCount: o.step.points, tiaGain: o.plan.tiaGain, galPollIntervalMs: o.galPollIntervalMs },
+      {
+        mode: o.step.mode, params: o.step.params, pointCount: o.step.points, tiaGain: o.plan.tiaGain, galPollIntervalMs: o.galPollIntervalMs,
+        linked: o.linked, keepControl: o.keepControl,
+      },
       {
         onBlock: (b) => o.emit({ type: 'block', modeIndex, firstIndex: b.firstIndex, count: b.count, current: b.current, potential: b.potential }),
         onEvent: (event) => o.emit({ type: 'integrity', modeIndex, event }),
@@ -51,9 +67,10 @@ export async function runMode(o: ModeRunOptions): Promise<ModeCounters> {
     if (o.signal.aborted) abort();
     const outcome = await measuring;
     const counters = toCounters(outcome);
-    // The plan's N is the reference for every mode (the worker reports it too, for the CLI).
-    counters.expected_points = o.step.points;
-    return counters;
+    // The plan's N is the nominal reference for every mode (the worker reports it too, for the CLI);
+    // expected_points is what the run should have delivered (polls made, or up to a cut-off).
+    counters.nominal_points = o.step.points;
+    return { counters, control: outcome.summary.control ?? null };
   } finally {
     o.signal.removeEventListener('abort', abort);
   }

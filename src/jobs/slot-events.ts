@@ -15,7 +15,20 @@ import type { ModeFiles } from '../storage/run-layout.js';
 import type { JobPlan, ModeStep, SlotPlan } from './job-plan.js';
 
 /** What a mode delivered against its plan (from the worker's summary and the stream check). */
-export type ModeCounters = Pick<RunSummary, keyof IntegrityCounters | 'measured_interval_us' | 'poll_rate_hz' | 'aborted'>;
+export type ModeCounters = Pick<
+  RunSummary,
+  | keyof IntegrityCounters
+  | 'measured_interval_us'
+  | 'poll_rate_hz'
+  | 'aborted'
+  | 'stop_reason'
+  | 'stop_detail'
+  | 'charge_c'
+  | 'cutoff_steps'
+  | 'overloads_current'
+  | 'overloads_potential'
+  | 'first_overload_index'
+>;
 
 export type SlotEvent =
   | { type: 'mode-started'; step: ModeStep; files: ModeFiles; at: string }

@@ -14,15 +14,18 @@ import { DaemonError, DeviceTimeoutError, PortError, ValidationError } from '../
 import { BeepDevice } from '../driver/beep-device.js';
 import { runFifoMeasurement } from '../driver/fifo-run.js';
 import { runGalvanostatic } from '../driver/gal-run.js';
+import { runLimitsOf } from '../driver/run-limits.js';
 import type { RunSummary } from '../driver/measurement.js';
 import { ModbusClient } from '../driver/modbus-client.js';
 import type { SampleSink } from '../driver/sample-sink.js';
 import { buildPlan } from '../modes/plan.js';
 import { normaliseModeName } from '../modes/catalogue.js';
-import { Register } from '../protocol/constants.js';
+import { Command, Register } from '../protocol/constants.js';
 import { formatUsbSerialNumber } from '../protocol/identity.js';
 import { wordBytesToUint32 } from '../protocol/words.js';
 import type { Port } from '../port/port.js';
+import { averagingSamplesFor } from '../modes/device-settings.js';
+import { cellControlFor, withAveraging } from './mode-conditions.js';
 import type { DeviceIdentity, MeasureRequest, SampleMessage, SlotApi, SlotHealth } from './slot-api.js';
 
 export type PortOpener = (path: string) => Promise<Port>;
@@ -46,6 +49,8 @@ export class SlotService implements SlotApi {
   private runningDone: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
   private fatal: Error | null = null;
+  /** The last measurement left the cell under control (CE closed, holding its last potential). */
+  private cellHeld = false;
 
   constructor(
     private readonly portPath: string,
@@ -153,17 +158,23 @@ export class SlotService implements SlotApi {
         throw new DaemonError('INTERNAL', `waveform has ${plan.n} points, the job plan ${request.pointCount}`);
       }
       const device = await this.ensureDevice();
-      const options = { tiaGain: request.tiaGain, signal: controller.signal, sink, onProgress, galPollIntervalMs: request.galPollIntervalMs };
-      switch (plan.family) {
-        case 'pot':
-          return await runFifoMeasurement(device, plan.setpoints, plan.n, options);
-        case 'ocp':
-          return await runFifoMeasurement(device, null, plan.n, options);
-        case 'gal':
-          return await runGalvanostatic(device, { currentA: plan.steps.current, length: plan.steps.length }, plan.intervalS, options);
-        default:
-          throw new ValidationError('mode', 'unsupported plan family');
-      }
+      const control = cellControlFor(mode, request.params, plan, request, this.cellHeld);
+      this.cellHeld = false;
+      const options = { tiaGain: request.tiaGain, signal: controller.signal, sink, onProgress, galPollIntervalMs: request.galPollIntervalMs, control, limits: runLimitsOf(mode, request.params) };
+      const summary = await withAveraging(device, averagingSamplesFor(mode, request.params), () => {
+        switch (plan.family) {
+          case 'pot':
+            return runFifoMeasurement(device, plan.setpoints, plan.n, options);
+          case 'ocp':
+            return runFifoMeasurement(device, null, plan.n, options);
+          case 'gal':
+            return runGalvanostatic(device, { currentA: plan.steps.current, length: plan.steps.length }, plan.intervalS, options);
+          default:
+            throw new ValidationError('mode', 'unsupported plan family');
+        }
+      });
+      this.cellHeld = summary.control?.held_after === true;
+      return summary;
     } catch (err) {
       if (err instanceof PortError) {
         throw new PortError(err.code, `device ${this.portPath} is gone: ${err.message}`, { cause: err });
@@ -180,6 +191,15 @@ export class SlotService implements SlotApi {
     this.running?.abort();
   }
 
+  /** Opens the CE switch of an idle device (a held cell whose sequence ended between modes). */
+  async releaseCell(): Promise<void> {
+    if (this.running) return; // the measurement's own abort opens it
+    this.cellHeld = false;
+    const device = this.device;
+    if (!device || device.client.closed) return;
+    await device.command(Command.SET_SWITCH, 0);
+  }
+
   /**
    * Aborts the running measurement (it switches the device off), waits for an open in flight,
    * closes the port once. Final: nothing is opened afterwards.
@@ -191,6 +211,7 @@ export class SlotService implements SlotApi {
       await Promise.race([this.runningDone, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_FOR_RUN_MS)))]);
       clearTimeout(timer);
       await this.opening?.catch(() => undefined);
+      if (this.cellHeld) await this.releaseCell().catch(() => undefined);
       const port = this.device?.client.port;
       this.device = null;
       await port?.close().catch(() => undefined);
