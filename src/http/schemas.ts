@@ -14,6 +14,7 @@ import jobsQuerySchema from '../../schemas/api/jobs-query.schema.json' with { ty
 import runFileQuerySchema from '../../schemas/api/run-file-query.schema.json' with { type: 'json' };
 import errorEnvelopeSchema from '../../schemas/api/error-envelope.schema.json' with { type: 'json' };
 import validationIssueSchema from '../../schemas/api/validation-issue.schema.json' with { type: 'json' };
+import modeAnalysisSchema from '../../schemas/api/mode-analysis.schema.json' with { type: 'json' };
 
 /** A plain JSON Schema object (draft 2020-12). */
 export type JsonSchema = Record<string, unknown>;
@@ -58,6 +59,8 @@ export const API_SCHEMAS = {
   RunFileQuery: defineSchema<RunFileQuery>('RunFileQuery', runFileQuerySchema),
   ErrorEnvelope: defineSchema<unknown>('ErrorEnvelope', errorEnvelopeSchema),
   ValidationIssue: defineSchema<unknown>('ValidationIssue', validationIssueSchema),
+  /** Response only: `slots[].results[].analysis` of a JobStatus. */
+  ModeAnalysis: defineSchema<unknown>('ModeAnalysis', modeAnalysisSchema),
 } as const;
 
 /** Every API schema, in a fixed order (ajv registration, OpenAPI components). */

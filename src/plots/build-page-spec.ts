@@ -1,4 +1,4 @@
-import type { CycleSeries, PlotData } from './collect-plot-data.js';
+import type { CdlFitPlotData, CycleSeries, PlotData } from './collect-plot-data.js';
 import { EnvelopeReducer, computeBounds, decimateByPixelColumn, type Bounds, type XYSeries } from './decimate.js';
 import { CURRENT_COLOR, POTENTIAL_COLOR, TAB10, type AxisScaleSpec, type ChartSpec, type PageSpec, type SeriesSpec } from './page-spec.js';
 import { FIGURE_10X6, FIGURE_8X6, describePlotHeading } from './plot-kind.js';
@@ -75,6 +75,8 @@ export function isPlotDataEmpty(data: PlotData): boolean {
     case 'cv-cycles':
     case 'gcv':
       return data.series.every((s) => s.data.xs.length === 0);
+    case 'cdl':
+      return data.series.every((s) => s.data.xs.length === 0) && !(data.fit && data.fit.scanRates.length > 0);
     case 'iv':
       return data.series.xs.length === 0;
     case 'time-series':
@@ -212,35 +214,124 @@ export function buildPageSpecs(data: PlotData, options: PageSpecOptions): PageSp
     }
     case 'eis':
       return buildEisSpecs(data, subtitle, options.mode);
+    case 'cdl': {
+      const { widthPx, heightPx } = FIGURE_8X6;
+      const cycles: PageSpec = {
+        widthPx,
+        heightPx,
+        heading: describePlotHeading('cdl', options.mode),
+        subtitle,
+        yAxisSizePx: Y_AXIS_PX,
+        charts: [buildCyclesChart(data.series, widthPx, 'Potential (V)', 'Current (A)')],
+      };
+      return [cycles, buildCdlScanRateSpec(data.fit, subtitle, options.mode)];
+    }
   }
 }
 
+/** "C_dl ≈ 20.0 µF   R² ≈ 0.9999" (the reference's text box, with a unit that fits the value). */
+export function formatCdlNote(capacitanceF: number | null, r2: number | null): string {
+  if (capacitanceF === null || !Number.isFinite(capacitanceF)) return 'C_dl: no analysed scan rate';
+  const a = Math.abs(capacitanceF);
+  const [scale, unit] = a >= 1e-3 ? [1e3, 'mF'] : a >= 1e-6 ? [1e6, 'µF'] : a >= 1e-9 ? [1e9, 'nF'] : [1e12, 'pF'];
+  const c = `C_dl ≈ ${(capacitanceF * scale).toPrecision(4)} ${unit}`;
+  return r2 === null ? `${c}   (one rate: no R²)` : `${c}   R² ≈ ${r2.toFixed(4)}`;
+}
+
+/**
+ * modes.md 4 "CDL points": I_cap vs v as markers, the through-origin fit line, a dashed y = 0
+ * line and the C_dl/R² text box; 8×6 in. Flagged rates (a warning) are drawn in red.
+ */
+function buildCdlScanRateSpec(fit: CdlFitPlotData | null, subtitle: string, mode: string | null): PageSpec {
+  const xs = fit?.scanRates ?? [];
+  const ys = fit?.icap ?? [];
+  const xMax = xs.length > 0 ? Math.max(...xs) : 1;
+  const xScale = padRange(0, xMax);
+  // The fit line runs to the right edge; the y range holds it whole (points travel clamped to it).
+  const yAll = [0, ...ys, ...(fit?.capacitanceF != null ? [fit.capacitanceF * xScale.max] : [])];
+  const yScale = padRange(Math.min(...yAll), Math.max(...yAll));
+  const pick = (flagged: boolean) => {
+    const out = { xs: [] as number[], ys: [] as number[] };
+    xs.forEach((x, i) => {
+      if ((fit?.flagged[i] ?? false) === flagged) {
+        out.xs.push(x);
+        out.ys.push(ys[i]!);
+      }
+    });
+    return out;
+  };
+  const ok = pick(false);
+  const bad = pick(true);
+  const series: SeriesSpec[] = [
+    { label: 'y = 0', color: '#7f7f7f', xs: [xScale.min, xScale.max], ys: [0, 0], width: 1, markers: false, dash: [6, 4] },
+  ];
+  if (fit?.capacitanceF != null) {
+    series.push({ label: 'Fit I_cap = C_dl·v', color: TAB10[1]!, xs: [0, xScale.max], ys: [0, fit.capacitanceF * xScale.max], width: LINE_WIDTH, markers: false });
+  }
+  series.push({ label: 'I_cap', color: TAB10[0]!, xs: ok.xs, ys: ok.ys, width: LINE_WIDTH, markers: true, line: false });
+  if (bad.xs.length > 0) series.push({ label: 'I_cap (flagged)', color: TAB10[3]!, xs: bad.xs, ys: bad.ys, width: LINE_WIDTH, markers: true, line: false });
+  return {
+    widthPx: FIGURE_8X6.widthPx,
+    heightPx: FIGURE_8X6.heightPx,
+    heading: describePlotHeading('cdl', mode, 'scan-rate'),
+    subtitle,
+    yAxisSizePx: Y_AXIS_PX,
+    charts: [
+      {
+        weight: 1,
+        xLabel: 'Scan rate v (V/s)',
+        yLabel: 'I_cap (A)',
+        yColor: null,
+        xTickLabels: true,
+        xScale,
+        yScale,
+        equalAspect: false,
+        legend: true,
+        series,
+        note: formatCdlNote(fit?.capacitanceF ?? null, fit?.r2 ?? null),
+      },
+    ],
+  };
+}
+
+/** Label of the overlay that marks spectrum points flagged low_quality (red markers, no line). */
+export const EIS_FLAGGED_LABEL = 'low quality (flagged)';
+
 function buildEisSpecs(data: Extract<PlotData, { kind: 'eis' }>, subtitle: string, mode: string | null): PageSpec[] {
-  const nyq: { xs: number[]; ys: number[] } = { xs: [], ys: [] };
-  const mod: { xs: number[]; ys: number[] } = { xs: [], ys: [] };
-  const ph: { xs: number[]; ys: number[] } = { xs: [], ys: [] };
+  type Points = { xs: number[]; ys: number[] };
+  const empty = (): Points => ({ xs: [], ys: [] });
+  // Every point stays on the joined line (frequency order); flagged ones are also drawn again, in red, on top.
+  const nyq = empty();
+  const mod = empty();
+  const ph = empty();
+  const flagged = { nyq: empty(), mod: empty(), ph: empty() };
+  const add = (to: Points, bad: Points, isBad: boolean, x: number, y: number): void => {
+    to.xs.push(x);
+    to.ys.push(y);
+    if (isBad) {
+      bad.xs.push(x);
+      bad.ys.push(y);
+    }
+  };
   for (let i = 0; i < data.frequency.length; i++) {
     const f = data.frequency[i]!;
     const re = data.zReal[i]!;
     const im = data.zImag[i]!;
-    if (Number.isFinite(re) && Number.isFinite(im)) {
-      nyq.xs.push(re);
-      nyq.ys.push(-im);
-    }
+    const bad = data.lowQuality?.[i] === 1;
+    if (Number.isFinite(re) && Number.isFinite(im)) add(nyq, flagged.nyq, bad, re, -im);
     if (!(f > 0 && Number.isFinite(f))) continue;
     const m = data.zMod[i]!;
-    if (m > 0 && Number.isFinite(m)) {
-      mod.xs.push(f);
-      mod.ys.push(m);
-    }
+    if (m > 0 && Number.isFinite(m)) add(mod, flagged.mod, bad, f, m);
     const p = data.phase[i]!;
-    if (Number.isFinite(p)) {
-      ph.xs.push(f);
-      ph.ys.push(p);
-    }
+    if (Number.isFinite(p)) add(ph, flagged.ph, bad, f, p);
   }
   const color = TAB10[0]!;
-  const series = (d: { xs: number[]; ys: number[] }, label: string): SeriesSpec => ({ label, color, xs: d.xs, ys: d.ys, width: LINE_WIDTH, markers: true });
+  const anyFlagged = flagged.nyq.xs.length + flagged.mod.xs.length + flagged.ph.xs.length > 0;
+  const withFlags = (d: Points, bad: Points, label: string): SeriesSpec[] => {
+    const main: SeriesSpec = { label, color, xs: d.xs, ys: d.ys, width: LINE_WIDTH, markers: true };
+    if (!anyFlagged) return [main];
+    return [main, { label: EIS_FLAGGED_LABEL, color: TAB10[3]!, xs: bad.xs, ys: bad.ys, width: LINE_WIDTH, markers: true, line: false }];
+  };
   const minMax = (a: number[]): [number, number] => {
     let lo = Infinity;
     let hi = -Infinity;
@@ -274,8 +365,8 @@ function buildEisSpecs(data: Extract<PlotData, { kind: 'eis' }>, subtitle: strin
           xScale: padRange(rx0, rx1),
           yScale: padRange(ry0, ry1),
           equalAspect: true,
-          legend: false,
-          series: [series(nyq, '-Z_imag (Ohm)')],
+          legend: anyFlagged,
+          series: withFlags(nyq, flagged.nyq, '-Z_imag (Ohm)'),
         },
       ],
     },
@@ -295,8 +386,8 @@ function buildEisSpecs(data: Extract<PlotData, { kind: 'eis' }>, subtitle: strin
           xScale: fScale,
           yScale: padLogRange(m0, m1),
           equalAspect: false,
-          legend: false,
-          series: [series(mod, '|Z| (Ohm)')],
+          legend: anyFlagged,
+          series: withFlags(mod, flagged.mod, '|Z| (Ohm)'),
         },
         {
           weight: 1.15,
@@ -308,7 +399,7 @@ function buildEisSpecs(data: Extract<PlotData, { kind: 'eis' }>, subtitle: strin
           yScale: padRange(p0, p1),
           equalAspect: false,
           legend: false,
-          series: [series(ph, 'Phase (deg)')],
+          series: withFlags(ph, flagged.ph, 'Phase (deg)'),
         },
       ],
     },

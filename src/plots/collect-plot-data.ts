@@ -13,6 +13,7 @@ export const COLUMN = {
   zImag: 'Z_imag (Ohm)',
   zMod: '|Z| (Ohm)',
   phase: 'Phase (deg)',
+  lowQuality: 'Low quality',
 } as const;
 
 /** One line of a cycles plot. `cycle` is null when the CSV has no Cycle column. */
@@ -21,11 +22,25 @@ export interface CycleSeries {
   data: XYSeries;
 }
 
+/** The CDL fit drawn on the current-vs-scan-rate plot (from the mode's analysis). */
+export interface CdlFitPlotData {
+  /** Measured scan rate (V/s) and capacitive current (A) per analysed rate. */
+  scanRates: number[];
+  icap: number[];
+  /** Rates with a warning flag, drawn in another colour. */
+  flagged: boolean[];
+  capacitanceF: number | null;
+  r2: number | null;
+}
+
 export type PlotData =
   | { kind: 'cv-cycles' | 'gcv'; rows: number; series: CycleSeries[]; skippedCycles: number }
+  /** CDL: the analysed cycles (second cycle of each block) and the fit; `fit` is null when drawn from a CSV alone. */
+  | { kind: 'cdl'; rows: number; series: CycleSeries[]; skippedCycles: number; fit: CdlFitPlotData | null }
   | { kind: 'iv'; rows: number; series: XYSeries }
   | { kind: 'time-series'; rows: number; current: XYSeries; potential: XYSeries }
-  | { kind: 'eis'; rows: number; frequency: Float64Array; zReal: Float64Array; zImag: Float64Array; zMod: Float64Array; phase: Float64Array };
+  /** `lowQuality`: 1 for a point flagged low_quality, 0 for ok (all 0 when the spectrum has no such column). */
+  | { kind: 'eis'; rows: number; frequency: Float64Array; zReal: Float64Array; zImag: Float64Array; zMod: Float64Array; phase: Float64Array; lowQuality?: Float64Array };
 
 export interface PlotDataCollector {
   /** Columns to ask the CSV parser for. */
@@ -54,6 +69,18 @@ export function createPlotDataCollector(kind: PlotKind, options: CollectorOption
     case 'cv-cycles':
     case 'gcv':
       return createCycleCollector(kind, capacity, options.maxCycles ?? null);
+    case 'cdl': {
+      // From a CSV alone every cycle is drawn and there is no fit (the daemon passes the recorder's data).
+      const cycles = createCycleCollector('cv-cycles', capacity, options.maxCycles ?? null);
+      return {
+        columns: cycles.columns,
+        onBlock: (block) => cycles.onBlock(block),
+        finish(rows) {
+          const data = cycles.finish(rows) as Extract<PlotData, { kind: 'cv-cycles' | 'gcv' }>;
+          return { kind, rows: data.rows, series: data.series, skippedCycles: data.skippedCycles, fit: null };
+        },
+      };
+    }
     case 'iv': {
       const r = new EnvelopeReducer(capacity);
       return {
@@ -177,7 +204,7 @@ class GrowableColumn {
 }
 
 function createEisCollector(): PlotDataCollector {
-  const cols = [new GrowableColumn(), new GrowableColumn(), new GrowableColumn(), new GrowableColumn(), new GrowableColumn()];
+  const cols = [new GrowableColumn(), new GrowableColumn(), new GrowableColumn(), new GrowableColumn(), new GrowableColumn(), new GrowableColumn()];
   return {
     columns: [
       { name: COLUMN.frequency, required: true },
@@ -185,9 +212,10 @@ function createEisCollector(): PlotDataCollector {
       { name: COLUMN.zImag, required: true },
       { name: COLUMN.zMod, required: false },
       { name: COLUMN.phase, required: false },
+      { name: COLUMN.lowQuality, required: false },
     ],
     onBlock(block) {
-      const [f, zr, zi, zm, ph] = block.columns;
+      const [f, zr, zi, zm, ph, lq] = block.columns;
       for (let i = 0; i < block.rows; i++) {
         const re = zr![i]!;
         const im = zi![i]!;
@@ -197,6 +225,7 @@ function createEisCollector(): PlotDataCollector {
         // |Z| and phase can be derived when a writer left them out.
         cols[3]!.push(zm ? zm[i]! : Math.hypot(re, im));
         cols[4]!.push(ph ? ph[i]! : (Math.atan2(im, re) * 180) / Math.PI);
+        cols[5]!.push(lq && lq[i] === 1 ? 1 : 0);
       }
     },
     finish: (rows) => ({
@@ -207,6 +236,7 @@ function createEisCollector(): PlotDataCollector {
       zImag: cols[2]!.toArray(),
       zMod: cols[3]!.toArray(),
       phase: cols[4]!.toArray(),
+      lowQuality: cols[5]!.toArray(),
     }),
   };
 }

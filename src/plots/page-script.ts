@@ -156,6 +156,30 @@ export function installPlotRenderer(): void {
     ctx.restore();
   }
 
+  /** A framed text box in the upper left corner of the plot area (one line per `\n`). */
+  function drawNote(u: uPlot, note: string | undefined): void {
+    if (!note) return;
+    const ctx = u.ctx;
+    const dpr = window.devicePixelRatio || 1;
+    const lines = note.split('\n');
+    ctx.save();
+    ctx.font = `${13 * dpr}px 'DejaVu Sans', 'Liberation Sans', sans-serif`;
+    ctx.textBaseline = 'top';
+    const pad = 6 * dpr;
+    const lineH = 17 * dpr;
+    const width = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 2 * pad;
+    const x = u.bbox.left + 10 * dpr;
+    const y = u.bbox.top + 10 * dpr;
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.9)';
+    ctx.strokeStyle = '#999';
+    ctx.lineWidth = dpr;
+    ctx.fillRect(x, y, width, lines.length * lineH + 2 * pad);
+    ctx.strokeRect(x, y, width, lines.length * lineH + 2 * pad);
+    ctx.fillStyle = '#000';
+    lines.forEach((l, i) => ctx.fillText(l, x + pad, y + pad + i * lineH));
+    ctx.restore();
+  }
+
   function axisValues(log: boolean, hide: boolean): uPlot.Axis.DynamicValues {
     return (_u, splits, _ai, _space, incr) => (hide ? splits.map(() => '') : log ? formatLogTicks(splits) : formatAxisTicks(splits, incr));
   }
@@ -217,11 +241,12 @@ export function installPlotRenderer(): void {
             { scale: 'x', auto: false },
             { scale: 'y', auto: false },
           ],
-          paths: linePaths,
+          paths: s.line === false ? () => null : linePaths,
+          ...(s.dash ? { dash: s.dash } : {}),
           points: { show: false },
         })),
       ],
-      hooks: { draw: [(u: uPlot) => drawMarkers(u, chart)] },
+      hooks: { draw: [(u: uPlot) => drawMarkers(u, chart), (u: uPlot) => drawNote(u, chart.note)] },
     };
     const data: FacetedData = [null, ...chart.series.map((s): [number[], number[]] => [s.xs, s.ys])];
     return new U(opts, data as unknown as uPlot.AlignedData, box);

@@ -24,6 +24,10 @@ export interface SeriesSpec {
   width: number;
   /** Draw a circle marker at every point (EIS). */
   markers: boolean;
+  /** false: markers only, no connecting line (a scatter). Absent = true. */
+  line?: boolean;
+  /** Dash pattern in CSS px (e.g. [6, 4]); absent = solid. */
+  dash?: number[];
 }
 
 export interface ChartSpec {
@@ -41,6 +45,8 @@ export interface ChartSpec {
   equalAspect: boolean;
   legend: boolean;
   series: SeriesSpec[];
+  /** Text box in the upper left corner of the plot area (CDL: C_dl and R²); absent = none. */
+  note?: string;
 }
 
 export interface PageSpec {

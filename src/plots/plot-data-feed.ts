@@ -29,8 +29,16 @@ export class PlotDataFeed {
     return kind !== 'eis';
   }
 
-  /** `cycleLabels`: the Cycle column's value per plan index, or null when the CSV has none. */
-  constructor(kind: PlotKind, maxCycles: number | null, private readonly cycleLabels: ArrayLike<number> | null) {
+  /**
+   * `cycleLabels`: the Cycle column's value per plan index, or null when the CSV has none.
+   * `include`: plan indices whose lines are drawn (CDL: only the analysed cycles); absent = all.
+   */
+  constructor(
+    kind: PlotKind,
+    maxCycles: number | null,
+    private readonly cycleLabels: ArrayLike<number> | null,
+    private readonly include: ((index: number) => boolean) | null = null,
+  ) {
     if (!PlotDataFeed.supports(kind)) throw new RangeError(`plot kind ${kind} is not fed from CSV lines`);
     this.collector = createPlotDataCollector(kind, { maxCycles });
     this.fields = this.collector.columns.map((spec) => FIELD_OF_COLUMN.get(spec.name)!);
@@ -38,6 +46,7 @@ export class PlotDataFeed {
   }
 
   addLine(index: number, timeS: number, potential: number, current: number): void {
+    if (this.include !== null && !this.include(index)) return;
     const k = this.pending;
     for (let c = 0; c < this.fields.length; c++) {
       const column = this.columns[c];

@@ -5,15 +5,17 @@ export const FIGURE_8X6 = { widthPx: 800, heightPx: 600 } as const;
 export const FIGURE_10X6 = { widthPx: 1000, heightPx: 600 } as const;
 
 /**
- * Which plot a mode gets (issue 4): CV and CDL → cycles, LSV → current vs potential,
- * GCV → potential vs time per cycle, EIS → Nyquist + Bode, everything else → time series.
+ * Which plot a mode gets (issue 4): CV → cycles, CDL → its analysed cycles plus capacitive
+ * current vs scan rate, LSV → current vs potential, GCV → potential vs time per cycle,
+ * EIS → Nyquist + Bode, everything else → time series.
  * Mode tokens are matched case-insensitively, like the reference host.
  */
 export function plotKindForMode(mode: string): PlotKind {
   switch (mode.trim().toUpperCase()) {
     case 'CV':
-    case 'CDL':
       return 'cv-cycles';
+    case 'CDL':
+      return 'cdl';
     case 'LSV':
       return 'iv';
     case 'GCV':
@@ -26,7 +28,7 @@ export function plotKindForMode(mode: string): PlotKind {
 }
 
 /** Plot heading (figure suptitle); the request title (experiment · slot · mode) goes under it. */
-export function describePlotHeading(kind: PlotKind, mode: string | null, part: 'main' | 'bode' = 'main'): string {
+export function describePlotHeading(kind: PlotKind, mode: string | null, part: 'main' | 'bode' | 'scan-rate' = 'main'): string {
   const m = mode?.trim().toUpperCase() ?? null;
   switch (kind) {
     case 'cv-cycles':
@@ -39,6 +41,8 @@ export function describePlotHeading(kind: PlotKind, mode: string | null, part: '
       return 'Galvanostatic Cycling (GCV) - Potential vs Time';
     case 'eis':
       return part === 'bode' ? 'EIS - Bode' : 'EIS - Nyquist';
+    case 'cdl':
+      return part === 'scan-rate' ? 'Capacitive current vs Scan rate' : 'Double-Layer Capacitance (CDL) - Analysed Cycles';
   }
 }
 
@@ -46,6 +50,11 @@ export function describePlotHeading(kind: PlotKind, mode: string | null, part: '
 export function resolveSpectrumCsvPath(csvPath: string): string {
   if (csvPath.endsWith('_spectrum.csv')) return csvPath;
   return csvPath.replace(/\.csv$/i, '') + '_spectrum.csv';
+}
+
+/** `<base>_cdl.png` (current vs scan rate) beside the cycles plot `<base>.png`. */
+export function deriveCdlPngPath(pngPath: string): string {
+  return pngPath.replace(/\.png$/i, '') + '_cdl.png';
 }
 
 /** `<base>_bode.png` beside the Nyquist `<base>.png`. */

@@ -7,7 +7,7 @@ import { ValidationError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import { createChromiumHost } from './chromium-host.js';
 import { killBrowsersUnder } from './chromium-session.js';
-import { deriveBodePngPath, resolveSpectrumCsvPath } from './plot-kind.js';
+import { deriveBodePngPath, deriveCdlPngPath, resolveSpectrumCsvPath } from './plot-kind.js';
 import { PLOT_KINDS, type PlotRequest, type PlotResult, type PlotStatus, type RenderTaskPayload, type RenderTaskResult } from './types.js';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
@@ -74,7 +74,11 @@ export function createPlotService(options: PlotServiceOptions): PlotService {
       kind: request.kind,
       title: request.title ?? '',
       mode: request.mode ?? null,
-      pngPaths: isEis ? [request.pngPath, request.bodePngPath ?? deriveBodePngPath(request.pngPath)] : [request.pngPath],
+      pngPaths: isEis
+        ? [request.pngPath, request.bodePngPath ?? deriveBodePngPath(request.pngPath)]
+        : request.kind === 'cdl'
+          ? [request.pngPath, request.cdlPngPath ?? deriveCdlPngPath(request.pngPath)]
+          : [request.pngPath],
       maxCycles: request.maxCycles ?? null,
       data: request.data ?? null,
       chromiumPath,

@@ -10,10 +10,13 @@ import type { PlotData } from './collect-plot-data.js';
  * | task → main | `RenderTaskResult` | never carries PNG bytes, only the written paths and stats |
  */
 
-/** Plot kinds (modes.md 4 and 7.6, issue 4). */
-export type PlotKind = 'cv-cycles' | 'time-series' | 'iv' | 'gcv' | 'eis';
+/**
+ * Plot kinds (modes.md 4 and 7.6, issue 4). `cdl` draws two PNGs: the analysed cycles (current
+ * vs potential) and the capacitive current vs scan rate with the through-origin fit.
+ */
+export type PlotKind = 'cv-cycles' | 'time-series' | 'iv' | 'gcv' | 'eis' | 'cdl';
 
-export const PLOT_KINDS: readonly PlotKind[] = ['cv-cycles', 'time-series', 'iv', 'gcv', 'eis'];
+export const PLOT_KINDS: readonly PlotKind[] = ['cv-cycles', 'time-series', 'iv', 'gcv', 'eis', 'cdl'];
 
 /** What the job engine asks for. */
 export interface PlotRequest {
@@ -28,6 +31,8 @@ export interface PlotRequest {
   mode?: string;
   /** `eis` only: where the Bode plot goes. Default: pngPath with `.png` replaced by `_bode.png`. */
   bodePngPath?: string;
+  /** `cdl` only: where the current-vs-scan-rate plot goes. Default: pngPath with `.png` replaced by `_cdl.png`. */
+  cdlPngPath?: string;
   /** `cv-cycles`/`gcv`: draw only the first n distinct Cycle values (modes.md 4 `cycles`). */
   maxCycles?: number;
   /** Cancels the render (a cancelled job). */

@@ -129,7 +129,7 @@ export function resolveStorageNames(request: StorageNameRequest): StorageNames {
 const BASE_SUFFIXES = ['.csv', '.png'] as const;
 const EXTRA_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
   EIS: ['_spectrum.csv', '_bode.png'],
-  CDL: ['_cdl.csv'],
+  CDL: ['_cdl.csv', '_cdl.json', '_cdl.png'],
 };
 
 /** `<prefix>_<slot>_<MODE>` for an already-sanitised slot and mode. */

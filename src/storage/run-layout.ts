@@ -40,6 +40,10 @@ export interface ModeFiles {
   bodePng: string | null;
   /** CDL: `<base>_cdl.csv`; otherwise `null`. */
   cdlCsv: string | null;
+  /** CDL: `<base>_cdl.json` (the analysis); otherwise `null`. */
+  cdlJson: string | null;
+  /** CDL: `<base>_cdl.png` (capacitive current vs scan rate); otherwise `null`. */
+  cdlPng: string | null;
   /** Every file this mode may write, run-relative, in the order csv, png, extras. */
   allRelative: string[];
 }
@@ -98,6 +102,8 @@ export function computeRunLayout(runsRoot: string, request: StorageNameRequest, 
       spectrumCsv: suffixes.includes('_spectrum.csv') ? abs('_spectrum.csv') : null,
       bodePng: suffixes.includes('_bode.png') ? abs('_bode.png') : null,
       cdlCsv: suffixes.includes('_cdl.csv') ? abs('_cdl.csv') : null,
+      cdlJson: suffixes.includes('_cdl.json') ? abs('_cdl.json') : null,
+      cdlPng: suffixes.includes('_cdl.png') ? abs('_cdl.png') : null,
       allRelative: suffixes.map((suffix) => dirRelative + base + suffix),
     };
   };

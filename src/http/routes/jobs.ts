@@ -118,7 +118,9 @@ export const jobRoutes: readonly AnyRoute[] = [
     bodySchema: null,
     querySchema: null,
     successStatus: 200,
-    responseDescription: 'JobStatus, with the warnings and adjustments made at submit.',
+    responseDescription:
+      'JobStatus, with the warnings and adjustments made at submit. Each slot lists results[], one per mode started: {mode, points, expected_points, warnings, error, analysis}; ' +
+      'analysis is the mode\'s post-analysis (the ModeAnalysis component: for CDL the capacitance C_dl, R², the per-rate currents, the window and the warnings) or null.',
     errorCodes: ['jobs.not_found'],
     example: { path: `/jobs/${EXAMPLE_RUN_ID}` },
     handler: ({ services, params }) => ({ body: services.jobs.get(params['run_id'] ?? '') }),

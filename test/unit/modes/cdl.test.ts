@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   analyseCdl, encodeCdlCsv, buildPlan, computeMedian, computeGradient, POINT_INTERVAL_S, type CdlParams, type PotPlan,
 } from '../../../src/modes/index.js';
+import { computeSmoothingTimeConstantS, encodeCdlJson } from '../../../src/modes/cdl.js';
 
 const C_DL_F = 2e-3;
 
@@ -30,15 +31,18 @@ test('recovers C_dl with E* from the real vertices (defect a) and rest points ex
   const { potential, current } = synthesise(plan);
   const res = analyseCdl({ params, potentialV: potential, currentA: current, count: plan.n });
   assert.deepEqual(res.warnings, []);
-  assert.equal(res.eStarV, 0.2);
-  assert.deepEqual(res.rows.map((r) => r.cycle), [2, 4, 6]);
-  res.rows.forEach((r, k) => {
+  assert.equal(res.e_star_v, 0.2);
+  assert.ok(Math.abs(res.window_v[0] - 0.19) < 1e-12 && Math.abs(res.window_v[1] - 0.21) < 1e-12, `window ${res.window_v}`);
+  assert.deepEqual(res.rates.map((r) => r.cycle), [2, 4, 6]);
+  res.rates.forEach((r, k) => {
     const v = params.scan_rates[k]!;
-    assert.ok(Math.abs(r.scanRateVPerS - v) / v < 1e-3, `rate ${r.scanRateVPerS} vs ${v}`);
-    assert.ok(Math.abs(r.icapA - C_DL_F * r.scanRateVPerS) / (C_DL_F * v) < 1e-3, `Icap ${r.icapA}`);
-    assert.equal(r.nCycles, 1);
+    assert.ok(Math.abs(r.scan_rate_v_per_s - v) / v < 1e-3, `rate ${r.scan_rate_v_per_s} vs ${v}`);
+    assert.ok(Math.abs(r.icap_a - C_DL_F * r.scan_rate_v_per_s) / (C_DL_F * v) < 1e-3, `Icap ${r.icap_a}`);
+    assert.ok(Math.abs(r.anodic_a + r.cathodic_a) < 1e-3 * r.icap_a, 'symmetric branches');
+    assert.ok(r.window_slope_ratio < 0.01, `flat: ${r.window_slope_ratio}`);
+    assert.deepEqual(r.flags, []);
   });
-  assert.ok(Math.abs(res.capacitanceF! - C_DL_F) / C_DL_F < 1e-3, `C_dl ${res.capacitanceF}`);
+  assert.ok(Math.abs(res.capacitance_f! - C_DL_F) / C_DL_F < 1e-3, `C_dl ${res.capacitance_f}`);
   assert.ok(res.r2! > 0.999999);
 });
 
@@ -58,8 +62,8 @@ test('down-sampled rows (defect c): cycles come from the layout, not from averag
     ic[r] = si / (to - r * R);
   }
   const res = analyseCdl({ params, potentialV: ep, currentA: ic, count: rows, rowStride: R });
-  assert.equal(res.rows.length, 2);
-  assert.ok(Math.abs(res.capacitanceF! - C_DL_F) / C_DL_F < 5e-3, `C_dl ${res.capacitanceF}`);
+  assert.equal(res.rates.length, 2);
+  assert.ok(Math.abs(res.capacitance_f! - C_DL_F) / C_DL_F < 5e-3, `C_dl ${res.capacitance_f}`);
 });
 
 test('single block: no R²; stopped early: incomplete cycle skipped with a warning', () => {
@@ -68,12 +72,13 @@ test('single block: no R²; stopped early: incomplete cycle skipped with a warni
   const { potential, current } = synthesise(plan);
   const stop = plan.cdlBlocks![1]!.firstIndex + plan.cdlBlocks![1]!.firstCycleLength + 10;
   const res = analyseCdl({ params, potentialV: potential, currentA: current, count: stop });
-  assert.equal(res.rows.length, 1);
+  assert.equal(res.rates.length, 1);
   assert.equal(res.r2, null);
-  assert.ok(res.capacitanceF !== null);
-  assert.match(res.warnings[0]!, /cycle 4: incomplete/);
+  assert.ok(res.capacitance_f !== null);
+  assert.deepEqual(res.warnings.map((w) => w.code), ['rate_skipped', 'too_few_rates']);
+  assert.match(res.warnings[0]!.message, /cycle 4 \(0.2 V\/s\): incomplete/);
   const none = analyseCdl({ params, potentialV: potential, currentA: current, count: 0 });
-  assert.deepEqual([none.rows, none.capacitanceF, none.r2], [[], null, null]);
+  assert.deepEqual([none.rates, none.capacitance_f, none.r2], [[], null, null]);
 });
 
 test('window that misses the sweep is reported, not thrown', () => {
@@ -81,12 +86,82 @@ test('window that misses the sweep is reported, not thrown', () => {
   const params: CdlParams = { vertex_a: 0.1, vertex_b: 0.3, scan_rates: [0.2], rest_time: 0, start: 0.1, end: 0.1 };
   const plan = buildPlan('CDL', params);
   const res = analyseCdl({ params, potentialV: new Float64Array(plan.n), currentA: new Float64Array(plan.n), count: plan.n });
-  assert.equal(res.rows.length, 0);
-  assert.match(res.warnings[0]!, /no (anodic|cathodic) rows within ±0.01 V of E\* = 0.2 V/);
+  assert.equal(res.rates.length, 0);
+  assert.equal(res.warnings[0]!.code, 'rate_skipped');
+  assert.match(res.warnings[0]!.message, /no (anodic|cathodic) rows within ±0.01 V of E\* = 0.2 V/);
 });
 
-test('_cdl.csv encoding', () => {
-  assert.equal(encodeCdlCsv([{ block: 1, cycle: 2, requestedScanRate: 0.1, scanRateVPerS: 0.1, icapA: 2e-5, nCycles: 1 }]),
-    'scan_rate_V_per_s,Icap_A,n_cycles\r\n0.1,2e-05,1\r\n');
-  assert.equal(encodeCdlCsv([]), 'scan_rate_V_per_s,Icap_A,n_cycles\r\n');
+/**
+ * The device's smoothing as the firmware does it: mean := (mean·(N−1) + new)/N per conversion,
+ * `perPoint` conversions per plan point, over an ideal double-layer current.
+ */
+function smooth(current: Float64Array, samples: number, perPoint = 2): Float64Array {
+  const out = new Float64Array(current.length);
+  let m = 0;
+  for (let k = 0; k < current.length; k++) {
+    for (let c = 0; c < perPoint; c++) m = (m * (samples - 1) + current[k]!) / samples;
+    out[k] = m;
+  }
+  return out;
+}
+
+test('too fast for the smoothing: flagged per rate, with the fastest settled rate named', () => {
+  const params: CdlParams = { vertex_a: -0.35, vertex_b: -0.25, scan_rates: [0.05, 0.2, 2, 5], rest_time: 0, start: -0.35, end: -0.35 };
+  const plan = buildPlan('CDL', params);
+  const { potential, current } = synthesise(plan);
+  const res = analyseCdl({ params, potentialV: potential, currentA: smooth(current, 100), count: plan.n, averagingSamples: 100 });
+  assert.equal(res.averaging_samples, 100);
+  assert.equal(res.smoothing_time_constant_s, computeSmoothingTimeConstantS(100));
+  // (0.05 − 0.01) V / (τ·ln 100) with τ = 20 ms.
+  assert.ok(Math.abs(res.max_settled_scan_rate_v_per_s - 0.04 / (0.02 * Math.log(100))) < 1e-9);
+  assert.deepEqual(res.rates.map((r) => r.flags.includes('scan_rate_too_fast')), [false, false, true, true]);
+  const fast = res.warnings.find((w) => w.code === 'scan_rate_too_fast')!;
+  assert.deepEqual(fast.scan_rates, [2, 5]);
+  assert.match(fast.message, /2\.0 V\/s, 5\.0 V\/s too fast for the device smoothing.*\(100 averaging samples, time constant 20\.0 ms\).* up to 0\.43 V\/s/);
+  // The settled rates still read right; the fast ones read low (what the warning is for).
+  for (const r of res.rates.slice(0, 2)) assert.ok(Math.abs(r.icap_a / (C_DL_F * r.scan_rate_v_per_s) - 1) < 0.01, `Icap ${r.icap_a}`);
+  assert.ok(res.rates[3]!.icap_a < 0.8 * C_DL_F * res.rates[3]!.scan_rate_v_per_s);
+  // Unsettled rates are not also called faradaic: the flatness test skips them.
+  assert.ok(!res.warnings.some((w) => w.code === 'faradaic_window'));
+  // With little averaging the same rates settle.
+  const light = analyseCdl({ params, potentialV: potential, currentA: smooth(current, 5), count: plan.n, averagingSamples: 5 });
+  assert.ok(!light.warnings.some((w) => w.code === 'scan_rate_too_fast'), JSON.stringify(light.warnings));
+});
+
+test('a redox couple in the window: current not flat across it, and a poor fit', () => {
+  // Double layer plus a Nernstian-like wave centred on E*: i_F = ±k·v^0.5·sech²((E − E*)/2b) on each branch.
+  const params: CdlParams = { vertex_a: 0.1, vertex_b: 0.3, scan_rates: [0.05, 0.1, 0.2], rest_time: 0, start: 0.1, end: 0.1 };
+  const plan = buildPlan('CDL', params);
+  const { potential, current } = synthesise(plan);
+  const grad = computeGradient(potential, POINT_INTERVAL_S);
+  const faradaic = current.map((c, k) => {
+    const v = Math.abs(grad[k]!);
+    const x = (potential[k]! - 0.2 + (grad[k]! >= 0 ? -0.03 : 0.03)) / 0.026;
+    return c + Math.sign(grad[k]!) * 2e-3 * Math.sqrt(v) / Math.cosh(x) ** 2;
+  });
+  const res = analyseCdl({ params, potentialV: potential, currentA: faradaic, count: plan.n });
+  assert.deepEqual(res.warnings.map((w) => w.code), ['faradaic_window', 'poor_fit']);
+  for (const r of res.rates) {
+    assert.ok(r.window_slope_ratio > 0.2, `slope ${r.window_slope_ratio}`);
+    assert.deepEqual(r.flags, ['faradaic_window', 'poor_fit']);
+  }
+  assert.ok(res.r2! < 0.99, `R² ${res.r2}`);
+  assert.match(res.warnings[0]!.message, /not flat across E\* ± 0.01 V = 0.2 V .* redox couple/);
+});
+
+test('_cdl.csv keeps the reference columns first; _cdl.json holds the whole analysis', () => {
+  const params: CdlParams = { vertex_a: 0.1, vertex_b: 0.3, scan_rates: [0.1, 0.2], rest_time: 0, start: 0.1, end: 0.1 };
+  const plan = buildPlan('CDL', params);
+  const { potential, current } = synthesise(plan);
+  const res = analyseCdl({ params, potentialV: potential, currentA: current, count: plan.n });
+  const lines = encodeCdlCsv(res.rates).split('\r\n');
+  assert.equal(lines[0], 'scan_rate_V_per_s,Icap_A,n_cycles,requested_scan_rate_V_per_s,Ianodic_A,Icathodic_A,cycle,window_slope_ratio,settle_time_s,flags');
+  assert.equal(lines.length, 4);
+  assert.match(lines[1]!, /^0\.1\d*,0\.0002\d*,1,0\.1,0\.0002\d*,-0\.0002\d*,2,[^,]+,0\.(9|89)\d*,$/);
+  assert.equal(encodeCdlCsv([]), 'scan_rate_V_per_s,Icap_A,n_cycles,requested_scan_rate_V_per_s,Ianodic_A,Icathodic_A,cycle,window_slope_ratio,settle_time_s,flags\r\n');
+  const json = JSON.parse(encodeCdlJson(res)) as Record<string, unknown>;
+  assert.equal(json.kind, 'cdl');
+  assert.equal(json.capacitance_f, res.capacitance_f);
+  assert.deepEqual(json.thresholds, { settle_residual: 0.02, max_window_slope_ratio: 0.2, min_r2: 0.99 });
+  assert.equal((json.rates as unknown[]).length, 2);
 });

@@ -22,7 +22,7 @@ describe('plotKindForMode', () => {
   test('maps every mode, case-insensitively', () => {
     const want: Record<string, PlotKind> = {
       CV: 'cv-cycles',
-      cdl: 'cv-cycles',
+      cdl: 'cdl',
       LSV: 'iv',
       GCV: 'gcv',
       eis: 'eis',

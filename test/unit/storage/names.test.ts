@@ -120,7 +120,7 @@ test('timestamp_name, prefix and file names (rest-api 6.1 example)', () => {
   assert.equal(buildPrefix('E', null, 'ts'), 'E_ts');
   assert.deepEqual(listModeSuffixes('CV'), ['.csv', '.png']);
   assert.deepEqual(listModeSuffixes('EIS'), ['.csv', '.png', '_spectrum.csv', '_bode.png']);
-  assert.deepEqual(listModeSuffixes('CDL'), ['.csv', '.png', '_cdl.csv']);
+  assert.deepEqual(listModeSuffixes('CDL'), ['.csv', '.png', '_cdl.csv', '_cdl.json', '_cdl.png']);
 });
 
 test('naming order: experiment_name is checked before subdir before client_datetime', () => {
