@@ -250,17 +250,19 @@ describe('devices and modes', () => {
   });
 
   test('GET /modes/{mode}/params: case-insensitive, declaration order, 404 modes.not_found', async () => {
-    const cv = { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', scan_rate: 'float', cycles: 'int' };
+    // #11: every mode lists the reference parameters first, then the shared ones (gain, rest, cut-offs).
+    const pot = { tia_gain: 'Optional[int]', rest_s: 'float', charge_cutoff_c: 'Optional[float]' };
+    const cv = { start: 'float', vertex1: 'float', vertex2: 'float', end: 'float', scan_rate: 'float', cycles: 'int', ...pot };
     for (const m of ['CV', 'cv', 'Cv']) {
       const res = await daemon.get(`/modes/${m}/params`);
       assert.equal(res.status, 200);
       assert.deepEqual(res.json, cv);
       assert.deepEqual(Object.keys(res.json), Object.keys(cv), 'declaration order');
     }
-    assert.deepEqual((await daemon.get('/modes/ca/params')).json, { potential: 'float', duration: 'float' });
-    assert.deepEqual((await daemon.get('/modes/PSTEP/params')).json, { potentials: 'list[float]', step_duration: 'float' });
+    assert.deepEqual((await daemon.get('/modes/ca/params')).json, { potential: 'float', duration: 'float', ...pot });
+    assert.deepEqual((await daemon.get('/modes/PSTEP/params')).json, { potentials: 'list[float]', step_duration: 'float', ...pot });
     assert.deepEqual((await daemon.get('/modes/CDL/params')).json, {
-      vertex_a: 'float', vertex_b: 'float', scan_rates: 'list[float]', rest_time: 'float', start: 'Optional[float]', end: 'Optional[float]',
+      vertex_a: 'float', vertex_b: 'float', scan_rates: 'list[float]', rest_time: 'float', start: 'Optional[float]', end: 'Optional[float]', ...pot,
     });
     const nf = assertEnvelope(await daemon.get('/modes/XYZ/params'), 404, 'modes.not_found', "Unsupported mode 'XYZ'.");
     assert.equal(nf.hint, 'Fetch available modes via GET /modes.');
@@ -297,8 +299,9 @@ describe('devices and modes', () => {
       ok: false,
       errors: [
         { field: 'start', code: 'not_a_number', message: 'Value must be numeric.' },
-        { field: 'vertex1', code: 'max_value', message: 'Value must be at most 10.0.' },
-        { field: 'vertex2', code: 'min_value', message: 'Value must be at least -10.0.' },
+        // #11: the device's ±4.95 V replaces the reference's ±10 V (beyond it the DAC saturates).
+        { field: 'vertex1', code: 'max_value', message: "Value must be at most 4.95 (the device's potential range is ±4.95 V)." },
+        { field: 'vertex2', code: 'min_value', message: "Value must be at least -4.95 (the device's potential range is ±4.95 V)." },
         { field: 'end', code: 'missing_field', message: 'Field is required.' },
         { field: 'scan_rate', code: 'must_be_positive', message: 'Value must be greater than zero.' },
         { field: 'cycles', code: 'not_an_integer', message: 'Value must be an integer.' },
@@ -479,7 +482,8 @@ describe('jobs', () => {
     assert.equal(second.status, 'done', JSON.stringify(second));
     assert.equal(second.slots[0]!['points'], Math.trunc(0.2 / 0.00036), 'numeric strings ran with their numbers');
     const record = JSON.parse(await readFile(path.join(daemon.runsRoot, '.jobs', `${dup.run_id}.json`), 'utf8')) as { params_by_mode: Record<string, unknown> };
-    assert.deepEqual(record.params_by_mode['CA'], { potential: 0.1, duration: 0.2 }, 'the job records the coerced numbers (1.5)');
+    // #11: the record holds the resolved params, with the shared ones (the job's gain 0 by default).
+    assert.deepEqual(record.params_by_mode['CA'], { potential: 0.1, duration: 0.2, tia_gain: 0, rest_s: 0, charge_cutoff_c: null }, 'the job records the coerced numbers (1.5)');
 
     const list = await daemon.get<Array<{ run_id: string }>>('/jobs');
     assert.equal(list.status, 200);
