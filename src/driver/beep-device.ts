@@ -179,13 +179,11 @@ export class BeepDevice {
   /**
    * The device is idle with nothing left over from a previous run (no run, no latched STOP,
    * the last run's DAC FIFO ended empty) and its CE switch closed: the cell is under control at
-   * the held VCEIN. Clears the ADC FIFO (leftover pairs of the previous run's stop) when so.
+   * the held VCEIN.
    */
   async heldIdle(): Promise<boolean> {
     const v = await this.readPotValues();
-    if ((v.status & BUSY_BITS) !== 0 || (v.status & StatusBit.CE) === 0 || v.dacFifoElem > 0) return false;
-    await this.command(Command.CLEAR_FIFO, 1);
-    return true;
+    return (v.status & BUSY_BITS) === 0 && (v.status & StatusBit.CE) !== 0 && v.dacFifoElem <= 0;
   }
 
   /**
