@@ -5,12 +5,14 @@
  * the cell's analytic impedance within 5 % in |Z| and 3° in phase at every reported frequency;
  * the clamp of 1000 Hz to 277.78 Hz is reported, and the spectrum's `Requested frequency` says 1000.
  *
- * The analytic impedance is computed here from the circuit (not from the simulator's code): Ru in
- * series with C_dl ∥ a reversible couple with finite-length diffusion ∥ a leak resistance.
+ * The analytic impedance comes from test/helpers/analytic-cell.ts, written from the circuit (not
+ * from the simulator's code): Ru in series with C_dl ∥ a reversible couple with finite-length
+ * diffusion ∥ the leak and solvent-window background, at the steady state of the dc bias.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSimulators, type SimulatorSet } from '../../src/sim/run-sim.js';
+import { analyticCellImpedance, magnitude, phaseDeg } from '../helpers/analytic-cell.js';
 import { createCleanupScope, splitCsv, startDaemon, submitJob, waitForJob, type DaemonHandle, type JobStatusLike } from '../helpers/daemon.js';
 
 const MAX_ABS_ERROR_REL = 0.05;
@@ -19,51 +21,8 @@ const MAX_PHASE_ERROR_DEG = 3;
 /** The seed's example, as a GUI sends it. */
 const CV = { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 0.5, cycles: 2 };
 const EIS = { start_freq: 1000, end_freq: 1, points_per_decade: 10, cycles_per_freq: 3 };
-
-// ---- the analytic cell ------------------------------------------------------------------------
-// Written from the circuit, with the virtual cell's documented values (3 mm disc in 1 mM of a
-// one-electron couple at E0' = +0.2 V, 0.1 % oxidised in the bulk, D = 1e-5 cm²/s, a 300 µm
-// Nernst layer, 25 °C): Z = Ru + 1 / (jωC_dl + Y_F + 1/R_leak), with the Faradaic admittance of a
-// Nernstian couple with finite-length (transmissive) diffusion linearised at the dc potential:
-// Y_F = (nF/RT)·s(1−s) · nFA·c·D·k·coth(kδ), k = √(jω/D), s the surface oxidised fraction.
-
-const CELL = {
-  ruOhm: 100, cdlF: 20e-6, leakOhm: 1e8, e0V: 0.2, n: 1, areaCm2: 0.0707, concMolPerCm3: 1e-6, dCm2PerS: 1e-5, deltaCm: 0.03, tempK: 298.15,
-};
-
-interface Complex { re: number; im: number }
-const cAdd = (a: Complex, b: Complex): Complex => ({ re: a.re + b.re, im: a.im + b.im });
-const cMul = (a: Complex, b: Complex): Complex => ({ re: a.re * b.re - a.im * b.im, im: a.re * b.im + a.im * b.re });
-const cDiv = (a: Complex, b: Complex): Complex => {
-  const d = b.re * b.re + b.im * b.im;
-  return { re: (a.re * b.re + a.im * b.im) / d, im: (a.im * b.re - a.re * b.im) / d };
-};
-const cSqrt = (a: Complex): Complex => {
-  const r = Math.hypot(a.re, a.im);
-  const re = Math.sqrt((r + a.re) / 2);
-  return { re, im: Math.sign(a.im) * Math.sqrt((r - a.re) / 2) };
-};
-/** coth z = (1 + e^{−2z}) / (1 − e^{−2z}) (Re z > 0). */
-const cCoth = (z: Complex): Complex => {
-  const m = Math.exp(-2 * z.re);
-  const e = { re: m * Math.cos(-2 * z.im), im: m * Math.sin(-2 * z.im) };
-  return cDiv({ re: 1 + e.re, im: e.im }, { re: 1 - e.re, im: -e.im });
-};
-
-/** The cell's small-signal impedance at frequency f and dc interface potential eDc (V vs RE). */
-function analyticCellImpedance(fHz: number, eDc: number): Complex {
-  const F = 96485.33212;
-  const nf = (CELL.n * F) / (8.314462618 * CELL.tempK);
-  const w = 2 * Math.PI * fHz;
-  const s = 1 / (1 + Math.exp(-nf * (eDc - CELL.e0V)));
-  const k = cSqrt({ re: 0, im: w / CELL.dCm2PerS });
-  const kd = { re: k.re * CELL.deltaCm, im: k.im * CELL.deltaCm };
-  const yF = cMul({ re: nf * s * (1 - s) * CELL.n * F * CELL.areaCm2 * CELL.concMolPerCm3 * CELL.dCm2PerS, im: 0 }, cMul(k, cCoth(kd)));
-  const y = cAdd({ re: 1 / CELL.leakOhm, im: w * CELL.cdlF }, yF);
-  return cAdd({ re: CELL.ruOhm, im: 0 }, cDiv({ re: 1, im: 0 }, y));
-}
-
-// ---------------------------------------------------------------------------------------------
+/** The EIS default dc_bias. */
+const EIS_DC_BIAS_V = 0;
 
 const scope = createCleanupScope();
 let sims: SimulatorSet;
@@ -148,9 +107,9 @@ describe('the seed example: CV then EIS 1000 → 1 Hz on two slots, EIS defaults
       let worstPhase = 0;
       const failures: string[] = [];
       for (const r of rows) {
-        const z = analyticCellImpedance(r.frequencyHz, 0);
-        const trueAbs = Math.hypot(z.re, z.im);
-        const truePhase = (Math.atan2(z.im, z.re) * 180) / Math.PI;
+        const z = analyticCellImpedance(r.frequencyHz, EIS_DC_BIAS_V).total;
+        const trueAbs = magnitude(z);
+        const truePhase = phaseDeg(z);
         const absErr = r.zAbs / trueAbs - 1;
         const phaseErr = r.phaseDeg - truePhase;
         worstAbs = Math.max(worstAbs, Math.abs(absErr));

@@ -5,7 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPlan, countPlanPoints, parseModeParams, POINT_INTERVAL_S, type PotPlan } from '../../../src/modes/index.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import modeAnalysisSchema from '../../../schemas/api/mode-analysis.schema.json' with { type: 'json' };
+import {
+  buildPlan, countPlanPoints, describeModeParams, listModes, parseModeParams, POINT_INTERVAL_S, validateModeParams, type PotPlan,
+} from '../../../src/modes/index.js';
 import { analyseEis, chooseSampleInterval, summariseEisAnalysis } from '../../../src/modes/eis.js';
 import {
   EIS_MAX_DRIFT_REL, EIS_MAX_HARMONICS_REL, EIS_MAX_UNCERTAINTY_REL,
@@ -224,3 +228,29 @@ test('measured sample period: used for the frequency axis when plausible, else t
   assert.equal(implausible.rows[0]!.frequencyHz, 1 / (28 * POINT_INTERVAL_S));
   assert.match(implausible.warnings[0]!, /measured sample period 500\.00 µs is more than 5 % from the nominal 360 µs/);
 });
+
+test('EIS parameters: settling_time_s and the EIS rest default are declared in the schema; the summary matches its API schema', () => {
+  const types = describeModeParams('EIS');
+  assert.equal(types.settling_time_s, 'float');
+  assert.equal(types.rest_s, 'float');
+  const declared = listModes().find((m) => m.mode === 'EIS')!.params;
+  assert.equal(declared.find((p) => p.name === 'settling_time_s')!.default, 0.2);
+  assert.equal(declared.find((p) => p.name === 'rest_s')!.default, 2);
+  assert.deepEqual(codesOf(validateModeParams('EIS', { start_freq: 10, end_freq: 1, points_per_decade: 1, settling_time_s: -1 })), ['settling_time_s:min_value']);
+  assert.deepEqual(codesOf(validateModeParams('EIS', { start_freq: 10, end_freq: 1, points_per_decade: 1, settling_time_s: 601 })), ['settling_time_s:max_value']);
+
+  const ajv = new Ajv2020({ strict: true });
+  const validate = ajv.compile(modeAnalysisSchema);
+  const plan = buildPlan('EIS', eis({}));
+  const { current, potential } = feed(plan);
+  const summary = summariseEisAnalysis(analyseEis(plan, current, potential, plan.n));
+  assert.ok(validate(summary), ajv.errorsText(validate.errors));
+  const none = summariseEisAnalysis(analyseEis(plan, current, potential, 0));
+  assert.deepEqual([none.points, none.frequency_range_hz, none.max_uncertainty_rel, none.sample_period_source], [0, null, null, 'nominal']);
+  assert.ok(validate(none), ajv.errorsText(validate.errors));
+  assert.equal(validate({ ...summary, flagged: -1 }), false, 'the schema can refuse');
+});
+
+function codesOf(r: { errors: Array<{ field: string; code: string }> }): string[] {
+  return r.errors.map((e) => `${e.field}:${e.code}`);
+}
