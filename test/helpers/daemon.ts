@@ -67,7 +67,8 @@ export function cleanupOf(t: { after(fn: () => unknown): void }): CleanupScope {
 
 export async function makeTempDir(scope: CleanupScope, prefix: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  scope.defer(() => rm(dir, { recursive: true, force: true }));
+  // Retries: a browser the daemon started for plots may still be writing its profile while it exits.
+  scope.defer(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return dir;
 }
 
