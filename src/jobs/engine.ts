@@ -287,9 +287,8 @@ export class JobEngine {
         log.info({ mode: step.token }, 'mode started');
         try {
           const keepControl = step.index < plan.steps.length - 1 && !signal.aborted;
-          const linked = cellHeld;
-          cellHeld = false;
-          const { counters, control } = await runMode({ plan, step, worker, emit: (e) => stream.emit(e), signal, galPollIntervalMs: this.deps.galPollIntervalMs, linked, keepControl });
+          // On a failure cellHeld keeps its value: the held cell is released below (harmless if the failure opened it).
+          const { counters, control } = await runMode({ plan, step, worker, emit: (e) => stream.emit(e), signal, galPollIntervalMs: this.deps.galPollIntervalMs, linked: cellHeld, keepControl });
           cellHeld = control?.held_after === true;
           stream.emit({ type: 'mode-ended', modeIndex: step.index, counters, error: null, at: nowIso() });
           if (counters.aborted) break;

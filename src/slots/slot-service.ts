@@ -158,8 +158,9 @@ export class SlotService implements SlotApi {
         throw new DaemonError('INTERNAL', `waveform has ${plan.n} points, the job plan ${request.pointCount}`);
       }
       const device = await this.ensureDevice();
+      // cellHeld changes only with a mode's outcome: after a failure it may be stale-true, which
+      // costs at most one SET_SWITCH 0 at close (the setup checks the device before linking).
       const control = cellControlFor(mode, request.params, plan, request, this.cellHeld);
-      this.cellHeld = false;
       const options = { tiaGain: request.tiaGain, signal: controller.signal, sink, onProgress, galPollIntervalMs: request.galPollIntervalMs, control, limits: runLimitsOf(mode, request.params) };
       const summary = await withAveraging(device, averagingSamplesFor(mode, request.params), () => {
         switch (plan.family) {
