@@ -11,7 +11,8 @@
  *
  * Added: three checks that turn a silently wrong C_dl into a warning.
  * - Scan rate too fast: after a vertex the measured current approaches its new plateau as
- *   exp(−t/τ), τ = the firmware's averaging samples × conversion period. A rate is flagged when
+ *   exp(−t/τ), τ = the firmware's averaging samples × conversion period (device-settings.ts,
+ *   which also chooses the averaging the mode runs with). A rate is flagged when
  *   the sweep reaches the window before 2·exp(−t/τ) fell below CDL_SETTLE_RESIDUAL (2 %),
  *   i.e. t = (half the vertex span − 0.01 V)/v < τ·ln 100 ≈ 4.6 τ.
  * - Faradaic window: a double layer gives a current that is flat in E on each branch. A
@@ -23,29 +24,18 @@
 import type { CdlModeAnalysis, CdlRateResult, CdlWarning } from './analysis-types.js';
 import { POINT_INTERVAL_S } from './constants.js';
 import { formatPyFloat } from './csv.js';
+import { averagingTimeConstantS, FIRMWARE_DEFAULT_AVERAGING } from './device-settings.js';
 import { computeCdlLayout } from './plan-pot.js';
 import type { CdlParams } from './types.js';
 
 /** Half-width of the potential window around E* (V). */
 export const CDL_WINDOW_V = 0.01;
-/** Firmware default of the WE/RE "averaging samples" (analog-input calibration group). */
-export const FIRMWARE_DEFAULT_AVERAGING_SAMPLES = 100;
-/**
- * Period of one ADC conversion as the smoothing sees it (s): ~100 conversions take 15–20 ms on
- * the device; 200 µs errs on the safe side, and is what the per-mode averaging choice assumes.
- */
-export const DEVICE_CONVERSION_PERIOD_S = 200e-6;
 /** Settling residual 2·exp(−t/τ) accepted at the window edge. */
 export const CDL_SETTLE_RESIDUAL = 0.02;
 /** Largest change of the current across the window, relative to |I_cap|, before "faradaic window". */
 export const CDL_MAX_WINDOW_SLOPE_RATIO = 0.2;
 /** Smallest through-origin R² before "poor fit". */
 export const CDL_MIN_R2 = 0.99;
-
-/** Time constant (s) of the firmware's exponential average over `samples` conversions. */
-export function computeSmoothingTimeConstantS(samples: number): number {
-  return Math.max(1, samples) * DEVICE_CONVERSION_PERIOD_S;
-}
 
 export interface CdlAnalysisInput {
   params: CdlParams;
@@ -132,8 +122,8 @@ export function analyseCdl(input: CdlAnalysisInput): CdlModeAnalysis {
   const stride = input.rowStride ?? 1;
   const count = Math.min(input.count, input.potentialV.length, input.currentA.length);
   const eStar = (params.vertex_a + params.vertex_b) / 2;
-  const averaging = input.averagingSamples ?? FIRMWARE_DEFAULT_AVERAGING_SAMPLES;
-  const tau = computeSmoothingTimeConstantS(averaging);
+  const averaging = Math.max(1, input.averagingSamples ?? FIRMWARE_DEFAULT_AVERAGING);
+  const tau = averagingTimeConstantS(averaging);
   const settleNeeded = tau * Math.log(2 / CDL_SETTLE_RESIDUAL);
   const approach = (params.vertex_b - params.vertex_a) / 2 - CDL_WINDOW_V;
   const rates: CdlRateResult[] = [];

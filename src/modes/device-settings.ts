@@ -69,11 +69,21 @@ export function shortestWindowCrossingS(mode: ModeName, params: ModeParams): num
   return Math.min(...windows) / rate;
 }
 
+/**
+ * CDL never averages fewer than this many samples (τ ≈ 2 ms, about a typical cell's Ru·C_dl):
+ * its currents are small (C_dl·v, often nA–µA) and the median within its ±10 mV window needs
+ * quiet readings. A rate the smoothing cannot follow is flagged by the CDL analysis
+ * (`scan_rate_too_fast`), which reads this same choice.
+ */
+export const CDL_MIN_AVERAGING = 10;
+
 /** WE and RE averaging samples to run `mode` with, or null to leave the device's setting. */
 export function averagingSamplesFor(mode: ModeName, params: ModeParams): number | null {
   if (mode === 'EIS') return EIS_AVERAGING;
   const crossing = shortestWindowCrossingS(mode, params);
-  return crossing === null ? null : averagingForCrossing(crossing);
+  if (crossing === null) return null;
+  const samples = averagingForCrossing(crossing);
+  return mode === 'CDL' ? Math.min(FIRMWARE_DEFAULT_AVERAGING, Math.max(CDL_MIN_AVERAGING, samples)) : samples;
 }
 
 /**

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import {
   analyseCdl, encodeCdlCsv, buildPlan, computeMedian, computeGradient, POINT_INTERVAL_S, type CdlParams, type PotPlan,
 } from '../../../src/modes/index.js';
-import { computeSmoothingTimeConstantS, encodeCdlJson } from '../../../src/modes/cdl.js';
+import { encodeCdlJson } from '../../../src/modes/cdl.js';
+import { averagingSamplesFor, averagingTimeConstantS, CDL_MIN_AVERAGING } from '../../../src/modes/device-settings.js';
 
 const C_DL_F = 2e-3;
 
@@ -111,7 +112,7 @@ test('too fast for the smoothing: flagged per rate, with the fastest settled rat
   const { potential, current } = synthesise(plan);
   const res = analyseCdl({ params, potentialV: potential, currentA: smooth(current, 100), count: plan.n, averagingSamples: 100 });
   assert.equal(res.averaging_samples, 100);
-  assert.equal(res.smoothing_time_constant_s, computeSmoothingTimeConstantS(100));
+  assert.equal(res.smoothing_time_constant_s, averagingTimeConstantS(100));
   // (0.05 − 0.01) V / (τ·ln 100) with τ = 20 ms.
   assert.ok(Math.abs(res.max_settled_scan_rate_v_per_s - 0.04 / (0.02 * Math.log(100))) < 1e-9);
   assert.deepEqual(res.rates.map((r) => r.flags.includes('scan_rate_too_fast')), [false, false, true, true]);
@@ -164,4 +165,12 @@ test('_cdl.csv keeps the reference columns first; _cdl.json holds the whole anal
   assert.equal(json.capacitance_f, res.capacitance_f);
   assert.deepEqual(json.thresholds, { settle_residual: 0.02, max_window_slope_ratio: 0.2, min_r2: 0.99 });
   assert.equal((json.rates as unknown[]).length, 2);
+});
+
+test('CDL averaging: the sweep rule, never below CDL_MIN_AVERAGING nor above the firmware default', () => {
+  const cdl = (rates: number[]): CdlParams => ({ vertex_a: -0.35, vertex_b: -0.25, scan_rates: rates, rest_time: 0, start: -0.35, end: -0.35 });
+  // 0.1 V at 0.2 V/s: 0.5 s crossing, τ ≤ 5 ms → 25 samples (24 after rounding 0.1 V in binary).
+  assert.ok([24, 25].includes(averagingSamplesFor('CDL', cdl([0.02, 0.2]))!));
+  assert.equal(averagingSamplesFor('CDL', cdl([0.5, 5])), CDL_MIN_AVERAGING);
+  assert.equal(averagingSamplesFor('CDL', cdl([0.001])), 100);
 });
