@@ -6,7 +6,8 @@
 import { DaemonError } from '../errors.js';
 import type { JobEngine, JobRuntime } from './engine.js';
 import { computeJobProgress, computeSlotProgress, deriveJobState, isTerminal } from './progress.js';
-import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobStatus, SlotStatus } from './types.js';
+import type { ModeResult } from './job-record.js';
+import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobStatus, SlotModeResult, SlotStatus } from './types.js';
 
 function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
   const r = job.record;
@@ -19,11 +20,20 @@ function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
     modes: r.mode_estimates,
     modeIndex: Math.max(0, s.mode_index),
     modeElapsedS: s.mode_started_at ? Math.max(0, (now - Date.parse(s.mode_started_at)) / 1000) : 0,
-    modePointsDone: live.pointsDone,
+    modePointsDone: live.modeIndex === s.mode_index ? live.pointsDone : 0,
   });
   const totals = s.results.reduce(
-    (a, m) => ({ points: a.points + m.points, expected_points: a.expected_points + m.expected_points, lost: a.lost + m.lost, dac_underruns: a.dac_underruns + m.dac_underruns, adc_overflows: a.adc_overflows + m.adc_overflows }),
-    { points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0 },
+    (a, m) => ({
+      points: a.points + m.points,
+      expected_points: a.expected_points + m.expected_points,
+      // Records written before nominal_points and overloads existed have neither.
+      nominal_points: a.nominal_points + (m.nominal_points ?? m.expected_points),
+      lost: a.lost + m.lost,
+      dac_underruns: a.dac_underruns + m.dac_underruns,
+      adc_overflows: a.adc_overflows + m.adc_overflows,
+      overloads: a.overloads + (m.overloads ?? 0),
+    }),
+    { points: 0, expected_points: 0, nominal_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0, overloads: 0 },
   );
   return {
     slot: s.slot,
@@ -36,6 +46,28 @@ function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
     remaining_modes: terminal ? [] : s.status === 'queued' ? [...r.modes] : r.modes.slice(s.mode_index + 1),
     ...figures,
     ...totals,
+    results: s.results.map(modeResultView),
+  };
+}
+
+/** A mode's entry in the slot status: the record's result without its counters' detail and integrity events. */
+function modeResultView(r: ModeResult): SlotModeResult {
+  return {
+    mode: r.mode,
+    points: r.points,
+    expected_points: r.expected_points,
+    // Records written before these fields existed have none of them.
+    nominal_points: r.nominal_points ?? r.expected_points,
+    lost: r.lost,
+    overloads: r.overloads ?? 0,
+    first_overload_index: r.first_overload_index ?? null,
+    stop_reason: r.stop_reason ?? (r.aborted ? 'aborted' : 'completed'),
+    stop_detail: r.stop_detail ?? null,
+    charge_c: r.charge_c ?? null,
+    poll_rate_hz: r.poll_rate_hz,
+    warnings: r.warnings,
+    error: r.error,
+    analysis: r.analysis ?? null,
   };
 }
 
@@ -106,7 +138,7 @@ export function listJobs(engine: JobEngine, filter: { state?: 'incomplete' | 'co
 
 const IDLE_FIGURES = {
   started_at: null, ended_at: null, message: null, files: [], current_mode: null, remaining_modes: [],
-  progress_pct: 0, remaining_s: null, points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0,
+  progress_pct: 0, remaining_s: null, points: 0, expected_points: 0, nominal_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0, overloads: 0,
 } as const;
 
 /**
@@ -125,6 +157,6 @@ export function buildDeviceStatus(engine: JobEngine, devices: readonly DeviceInf
       if (s.status === 'queued' || s.status === 'running') return { ...s, status: s.status, run_id: job.record.run_id, state: presence };
     }
     const message = presence === 'offline' ? (state_reason ?? 'device offline') : null;
-    return { slot, status: 'idle', run_id: null, ...IDLE_FIGURES, message, files: [], remaining_modes: [], state: presence };
+    return { slot, status: 'idle', run_id: null, ...IDLE_FIGURES, message, files: [], remaining_modes: [], results: [], state: presence };
   });
 }

@@ -1,4 +1,5 @@
 /** Shapes of the job API (rest-api.md 3.8–3.12, 4.3). Snapshots, computed at read time. */
+import type { ModeAnalysis } from '../modes/analysis-types.js';
 
 /** [NEW] A validation warning of one mode of a job. */
 export interface ModeWarning {
@@ -28,12 +29,46 @@ export interface SlotStatus {
   remaining_modes: string[];
   progress_pct: number;
   remaining_s: number | null;
-  /** [NEW] per-slot data-integrity counters across the modes run so far. */
+  /**
+   * [NEW] per-slot data-integrity counters across the modes run so far. `expected_points`: the
+   * rows the runs should have delivered (polled galvanostatic modes: the polls made; a mode
+   * stopped by a cut-off: its plan up to there); `nominal_points`: the plans' N.
+   */
   points: number;
   expected_points: number;
+  nominal_points: number;
   lost: number;
   dac_underruns: number;
   adc_overflows: number;
+  /** [NEW] Rows at a potential rail or at current full scale (clipped readings). */
+  overloads: number;
+  /** [NEW] One entry per mode started so far, in sequence order. */
+  results: SlotModeResult[];
+}
+
+/** [NEW] What one mode of a slot delivered and concluded. */
+export interface SlotModeResult {
+  mode: string;
+  points: number;
+  expected_points: number;
+  /** [NEW] The plan's N; a polled galvanostatic mode's rows are its polls (see `poll_rate_hz`), fewer than N by design. */
+  nominal_points: number;
+  lost: number;
+  /** [NEW] Rows at a potential rail or at current full scale (clipped readings), and the first one's plan index. */
+  overloads: number;
+  first_overload_index: number | null;
+  /** [NEW] completed, aborted, charge_cutoff or potential_cutoff; `stop_detail` says where and at what value. */
+  stop_reason: string;
+  stop_detail: string | null;
+  /** [NEW] Charge passed (C), null for OCP. */
+  charge_c: number | null;
+  /** [NEW] Achieved poll rate of a polled galvanostatic mode (Hz), null for FIFO modes. */
+  poll_rate_hz: number | null;
+  /** Warnings of the recording and the analysis (CDL fit, EIS quality, ...). */
+  warnings: string[];
+  error: string | null;
+  /** The mode's post-analysis (CDL: C_dl, R², per-rate currents, warnings), or null. */
+  analysis: ModeAnalysis | null;
 }
 
 export interface JobStatus {

@@ -93,7 +93,7 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
       return devices.map((d) => ({
         slot: d.slot, status: 'idle', run_id: null, started_at: null, ended_at: null, message: null, files: [],
         current_mode: null, remaining_modes: [], progress_pct: 0, remaining_s: null,
-        points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0,
+        points: 0, expected_points: 0, nominal_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0, overloads: 0, results: [],
       }));
     },
     async rescan() {
@@ -142,7 +142,7 @@ export function createFakeServices(options: FakeServiceOptions = {}): FakeServic
         slots: slots.map((slot) => ({
           slot, status: 'queued', started_at: null, ended_at: null, message: null, files: [], current_mode: null,
           remaining_modes: modes, progress_pct: 0, remaining_s: null,
-          points: 0, expected_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0,
+          points: 0, expected_points: 0, nominal_points: 0, lost: 0, dac_underruns: 0, adc_overflows: 0, overloads: 0, results: [],
         })),
         warnings: [],
         adjustments: [],

@@ -2,6 +2,12 @@
 import type { SlotSubscriber } from '../slot-events.js';
 
 export interface LiveProgress {
+  /**
+   * The mode the figures belong to (set at its `mode-started`). The engine moves the slot to the
+   * next mode before this consumer has seen that event: until then the figures are the previous
+   * mode's and must not be read as the new one's.
+   */
+  modeIndex?: number;
   /** Highest plan index of the current mode received + 1. */
   pointsDone: number;
   /** Rows of the current mode received so far. */
@@ -15,6 +21,7 @@ export function progressSubscriber(live: LiveProgress): SlotSubscriber {
     handle(event) {
       switch (event.type) {
         case 'mode-started':
+          live.modeIndex = event.step.index;
           live.pointsDone = 0;
           live.rows = 0;
           return;

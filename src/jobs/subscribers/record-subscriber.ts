@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ModeResult, SlotRecord } from '../job-record.js';
+import { startingModeCounters } from '../mode-counters.js';
 import type { SlotEvent, SlotSubscriber } from '../slot-events.js';
 
 /** First integrity events kept per mode (all of them are counted). */
@@ -32,8 +33,7 @@ export function recordSubscriber(options: RecordSubscriberOptions): SlotSubscrib
     switch (event.type) {
       case 'mode-started':
         record.results[event.step.index] = {
-          mode: event.step.token, points: 0, expected_points: event.step.points, lost: 0, duplicated: 0, dac_underruns: 0, adc_overflows: 0,
-          duration_s: 0, measured_interval_us: null, poll_rate_hz: null, aborted: false, events: [], plot: null, warnings: [], error: null,
+          mode: event.step.token, ...startingModeCounters(event.step.points), events: [], plot: null, warnings: [], error: null,
         };
         return;
       case 'integrity': {
@@ -53,7 +53,10 @@ export function recordSubscriber(options: RecordSubscriberOptions): SlotSubscrib
       case 'mode-recorded': {
         const r = resultOf(event.modeIndex);
         if (!r) return;
-        if (event.result) r.warnings.push(...event.result.warnings);
+        if (event.result) {
+          r.warnings.push(...event.result.warnings);
+          r.analysis = event.result.analysis;
+        }
         if (event.error !== null) r.error ??= event.error;
         return refreshFiles(event.modeIndex);
       }
