@@ -119,7 +119,9 @@ export const jobRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription:
-      'JobStatus, with the warnings and adjustments made at submit. Each slot lists results[], one per mode started: {mode, points, expected_points, warnings, error, analysis}; ' +
+      'JobStatus, with the warnings and adjustments made at submit. Per slot the counters points, expected_points, nominal_points, lost, dac_underruns, adc_overflows and overloads (rows at a potential rail or at current full scale). ' +
+      'Each slot lists results[], one per mode started: {mode, points, expected_points, nominal_points, lost, overloads, first_overload_index, stop_reason (completed | aborted | charge_cutoff | potential_cutoff), stop_detail, charge_c, poll_rate_hz, warnings, error, analysis}; ' +
+      'a polled galvanostatic mode (poll_rate_hz not null) expects one row per poll, so its expected_points are below nominal_points (the plan\'s N) by design; ' +
       'analysis is the mode\'s post-analysis (the ModeAnalysis component: for CDL the capacitance C_dl, R², the per-rate currents, the window and the warnings) or null.',
     errorCodes: ['jobs.not_found'],
     example: { path: `/jobs/${EXAMPLE_RUN_ID}` },
