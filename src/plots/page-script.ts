@@ -165,6 +165,7 @@ export function installPlotRenderer(): void {
     ctx.save();
     ctx.font = `${13 * dpr}px 'DejaVu Sans', 'Liberation Sans', sans-serif`;
     ctx.textBaseline = 'top';
+    ctx.textAlign = 'left';
     const pad = 6 * dpr;
     const lineH = 17 * dpr;
     const width = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 2 * pad;
