@@ -1,14 +1,16 @@
 /**
  * Turns one slot-mode's sample stream into its files: the raw CSV (modes.md 3), and on
- * close the EIS spectrum (7.6) or the CDL result table (2.8). Runs inside the recorder
+ * close the EIS spectrum (7.6) or the CDL results (2.8: `_cdl.csv`, `_cdl.json`). Runs inside the recorder
  * thread, so CSV formatting never competes with the supervisor's event loop.
  */
-import { analyseCdl, encodeCdlCsv } from '../modes/cdl.js';
 import { CsvEncoder } from '../modes/csv.js';
-import { EisAnalyser, encodeEisSpectrumCsv } from '../modes/eis.js';
+import type { ModeAnalysis } from '../modes/analysis-types.js';
+import { CdlRecording, deriveCdlJsonPath } from './cdl-recording.js';
+import { EisAnalyser, encodeEisSpectrumCsv, summariseEisAnalysis } from '../modes/eis.js';
+import { requestedEisEnds } from '../modes/plan-eis.js';
 import { buildPlan } from '../modes/plan.js';
 import type { ModePlan, PotPlan } from '../modes/plan-types.js';
-import type { CdlParams, ModeName, ModeParams } from '../modes/types.js';
+import type { CdlParams, EisParams, ModeName, ModeParams } from '../modes/types.js';
 import type { PlotData } from '../plots/collect-plot-data.js';
 import { PlotDataFeed } from '../plots/plot-data-feed.js';
 import type { PlotKind } from '../plots/types.js';
@@ -28,10 +30,18 @@ export interface RecordingSpec {
   samplingIntervalS: number | null;
   /** `<base>_spectrum.csv` for EIS. */
   spectrumPath?: string;
-  /** `<base>_cdl.csv` for CDL. */
+  /** `<base>_cdl.csv` for CDL (per-rate rows); `<base>_cdl.json` (the whole analysis) goes beside it. */
   cdlPath?: string;
   /** Collect this plot's data from the CSV lines as they are written (kinds fed from the CSV only). */
   plot?: { kind: PlotKind; maxCycles: number | null } | null;
+  /** The mode's parameters as the client sent them (EIS: the frequencies asked for before clamping). */
+  requestParams?: unknown;
+}
+
+/** What the mode's end tells the recording. */
+export interface RecordingCloseOptions {
+  /** The device's measured sample period (µs) over the mode; null or absent = not measured (EIS uses the nominal Δt). */
+  measuredIntervalUs?: number | null;
 }
 
 export interface RecordingResult {
@@ -41,15 +51,15 @@ export interface RecordingResult {
   warnings: string[];
   /** The plot's data, when `spec.plot` asked for it. */
   plotData: PlotData | null;
+  /** What the mode's post-analysis concluded (EIS spectrum summary, CDL fit), or null. */
+  analysis: ModeAnalysis | null;
 }
 
 export class ModeRecorder {
   private readonly plan: ModePlan;
-  private readonly cdlParams: CdlParams | null;
   private readonly encoder: CsvEncoder;
   private readonly eis: EisAnalyser | null;
-  /** Full-rate rows kept for the CDL analysis (N floats each; CDL runs are bounded). */
-  private readonly cdl: { e: Float32Array; i: Float32Array; count: number } | null;
+  private readonly cdl: CdlRecording | null;
   private readonly plot: PlotDataFeed | null;
   private sink: TextSink | null = null;
   private rows = 0;
@@ -61,12 +71,15 @@ export class ModeRecorder {
     private readonly onWriteError: (err: Error) => void = () => undefined,
   ) {
     this.plan = buildPlan(spec.mode, spec.params as never);
-    this.cdlParams = spec.mode === 'CDL' ? (spec.params as CdlParams) : null;
-    this.plot = spec.plot && PlotDataFeed.supports(spec.plot.kind) ? new PlotDataFeed(spec.plot.kind, spec.plot.maxCycles, this.plan.columns.includes('cycle') ? this.plan.cycle : null) : null;
+    this.cdl = spec.mode === 'CDL' && spec.cdlPath ? new CdlRecording(this.plan as PotPlan, spec.params as CdlParams) : null;
+    this.plot = spec.plot && PlotDataFeed.supports(spec.plot.kind)
+      ? new PlotDataFeed(spec.plot.kind, spec.plot.maxCycles, this.plan.columns.includes('cycle') ? this.plan.cycle : null, this.cdl?.isAnalysed ?? null)
+      : null;
     const plot = this.plot;
     this.encoder = new CsvEncoder(this.plan, { samplingIntervalS: spec.samplingIntervalS, onLine: plot && ((index, timeS, potential, current) => plot.addLine(index, timeS, potential, current)) });
-    this.eis = this.plan.mode === 'EIS' && spec.spectrumPath ? new EisAnalyser(this.plan as PotPlan) : null;
-    this.cdl = this.cdlParams && spec.cdlPath ? { e: new Float32Array(this.plan.n), i: new Float32Array(this.plan.n), count: 0 } : null;
+    this.eis = this.plan.mode === 'EIS' && spec.spectrumPath
+      ? new EisAnalyser(this.plan as PotPlan, { amplitudeV: (spec.params as EisParams).amplitude, requested: requestedEisEnds(spec.requestParams) })
+      : null;
   }
 
   async open(): Promise<void> {
@@ -78,38 +91,40 @@ export class ModeRecorder {
     const text = this.encoder.encodeRows(firstIndex, current, potential, count);
     if (text) this.sink!.append(text);
     this.eis?.push(firstIndex, current, potential, count);
-    if (this.cdl) {
-      const n = Math.max(0, Math.min(count, this.plan.n - firstIndex));
-      this.cdl.e.set(this.plan.applied!.subarray(firstIndex, firstIndex + n), firstIndex);
-      this.cdl.i.set(current.subarray(0, n), firstIndex);
-      this.cdl.count = Math.max(this.cdl.count, firstIndex + n);
-    }
+    this.cdl?.push(firstIndex, current, count);
     this.rows += count;
   }
 
-  async close(): Promise<RecordingResult> {
+  async close(options: RecordingCloseOptions = {}): Promise<RecordingResult> {
     const tail = this.encoder.finish();
     if (tail) this.sink!.append(tail);
     await this.sink!.close();
     const files = [this.spec.csvPath];
     const warnings: string[] = [];
+    let modeAnalysis: ModeAnalysis | null = null;
     if (this.eis && this.spec.spectrumPath) {
-      const analysis = this.eis.finish();
+      const measured = options.measuredIntervalUs;
+      const analysis = this.eis.finish({ measuredIntervalS: typeof measured === 'number' ? measured / 1e6 : null });
       warnings.push(...analysis.warnings);
+      modeAnalysis = summariseEisAnalysis(analysis);
       if (analysis.rows.length > 0) {
         await this.writeWhole(this.spec.spectrumPath, encodeEisSpectrumCsv(analysis.rows));
         files.push(this.spec.spectrumPath);
       }
     }
-    if (this.cdl && this.cdlParams && this.spec.cdlPath && this.cdl.count > 0) {
-      const analysis = analyseCdl({ params: this.cdlParams, potentialV: this.cdl.e, currentA: this.cdl.i, count: this.cdl.count });
-      warnings.push(...analysis.warnings);
-      if (analysis.rows.length > 0) {
-        await this.writeWhole(this.spec.cdlPath, encodeCdlCsv(analysis.rows));
-        files.push(this.spec.cdlPath);
-      }
+    let plotData = this.plot?.finish() ?? null;
+    if (this.cdl?.hasRows && this.spec.cdlPath) {
+      const out = this.cdl.finish();
+      warnings.push(...out.analysis.warnings.map((w) => w.message));
+      modeAnalysis = out.analysis;
+      if (plotData?.kind === 'cdl') plotData = { ...plotData, fit: out.fit };
+      // Written even without an analysed rate: the JSON says why (its warnings).
+      const jsonPath = deriveCdlJsonPath(this.spec.cdlPath);
+      await this.writeWhole(this.spec.cdlPath, out.csvText);
+      await this.writeWhole(jsonPath, out.jsonText);
+      files.push(this.spec.cdlPath, jsonPath);
     }
-    return { rows: this.rows, lines: this.encoder.linesWritten, files, warnings, plotData: this.plot?.finish() ?? null };
+    return { rows: this.rows, lines: this.encoder.linesWritten, files, warnings, plotData, analysis: modeAnalysis };
   }
 
   private async writeWhole(path: string, text: string): Promise<void> {
