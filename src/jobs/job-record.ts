@@ -117,7 +117,7 @@ function describeEarlyStop(r: ModeResult): string | null {
   if (r.stop_reason === 'charge_cutoff' || r.stop_reason === 'potential_cutoff') {
     const nominal = r.nominal_points ?? r.expected_points;
     const measuredUpTo = r.poll_rate_hz === null ? r.expected_points : null;
-    const notMeasured = measuredUpTo === null ? '' : `; ${nominal - measuredUpTo} of ${nominal} planned points not measured`;
+    const notMeasured = measuredUpTo === null ? '' : ` (${nominal - measuredUpTo} of ${nominal} planned points not measured)`;
     parts.push(`${r.stop_detail ?? r.stop_reason.replace('_', ' ')}${notMeasured}`);
   }
   if ((r.cutoff_steps ?? 0) > 0) parts.push(`${r.cutoff_steps} steps ended early at the potential cut-off`);

@@ -5,6 +5,7 @@
  */
 import type { CellControlReport } from '../driver/cell-control.js';
 import type { MeasureOutcome, SlotWorker } from '../slots/slot-worker.js';
+import { commonParamsOf } from '../modes/common-params.js';
 import type { JobPlan, ModeStep } from './job-plan.js';
 import { runTimeLimitCounters } from './mode-counters.js';
 import type { ModeCounters, SlotEvent } from './slot-events.js';
@@ -45,6 +46,11 @@ function toCounters(outcome: MeasureOutcome): ModeCounters {
   };
 }
 
+/** The gain the mode runs with: its own `tia_gain` (admission fills it from the job's), else the job's. */
+function modeGain(o: ModeRunOptions): number | null {
+  return commonParamsOf(o.step.mode, o.step.params).tiaGain ?? o.plan.tiaGain;
+}
+
 export async function runMode(o: ModeRunOptions): Promise<ModeRunResult> {
   const modeIndex = o.step.index;
   const abort = (): void => void o.worker.abort().catch(() => undefined);
@@ -55,7 +61,7 @@ export async function runMode(o: ModeRunOptions): Promise<ModeRunResult> {
   try {
     const measuring = o.worker.measure(
       {
-        mode: o.step.mode, params: o.step.params, pointCount: o.step.points, tiaGain: o.plan.tiaGain, galPollIntervalMs: o.galPollIntervalMs,
+        mode: o.step.mode, params: o.step.params, pointCount: o.step.points, tiaGain: modeGain(o), galPollIntervalMs: o.galPollIntervalMs,
         linked: o.linked, keepControl: o.keepControl,
       },
       {

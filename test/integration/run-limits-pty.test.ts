@@ -21,6 +21,7 @@ import { parseModeRequest } from '../../src/modes/validate.js';
 import { StatusBit, TIA_GAIN_OHMS } from '../../src/protocol/constants.js';
 import { startSimulators, type SimulatorSet } from '../../src/sim/run-sim.js';
 import { SlotWorker, type MeasureOutcome } from '../../src/slots/slot-worker.js';
+import { buildJobStatus } from '../../src/jobs/status-views.js';
 import { settled, startEngineHarness, type EngineHarness } from '../helpers/engine-harness.js';
 
 interface Collected {
@@ -186,7 +187,7 @@ after(async () => {
 });
 
 test('job: CA stopped by charge_cutoff_c, then LSV runs; CSV rows = points, lost 0, the done message says why', async () => {
-  harness = await startEngineHarness({ slots: 1 });
+  harness ??= await startEngineHarness({ slots: 1 });
   const job = await harness.submit({
     modes: ['CA', 'LSV'],
     params_by_mode: { CA: { potential: 0.5, duration: 3, charge_cutoff_c: 30e-6 }, LSV: { start: 0.5, end: 0.6, scan_rate: 0.5 } },
@@ -206,5 +207,22 @@ test('job: CA stopped by charge_cutoff_c, then LSV runs; CSV rows = points, lost
   const files = job.plan!.slots[0]!.files;
   assert.equal(await csvRows(files[0]!.csv), ca!.points);
   assert.equal(await csvRows(files[1]!.csv), lsv!.points);
-  assert.match(slot.message ?? '', /CA: stopped at the charge cut-off: \|Q\| = [\d.]+ µC ≥ 30 µC at plan index \d+; \d+ of 8333 planned points not measured/);
+  assert.match(slot.message ?? '', /CA: stopped at the charge cut-off: \|Q\| = [\d.]+ µC ≥ 30 µC at plan index \d+ \(\d+ of 8333 planned points not measured\)/);
+});
+
+test('job: a CA beyond the full scale of gain 3 ends done, its overloads in the record, the done message and GET /jobs/{id}', async () => {
+  harness ??= await startEngineHarness({ slots: 1 });
+  const job = await harness.submit({ modes: ['CA'], params_by_mode: { CA: { potential: 1, duration: 0.5, tia_gain: 3 } }, tia_gain: 0 });
+  await settled(job);
+  const slot = job.record.slots[0]!;
+  assert.equal(slot.status, 'done');
+  const ca = slot.results[0]!;
+  assert.ok(ca.overloads > 0 && ca.overloads === ca.overloads_current, `${ca.overloads} overloads`);
+  assert.ok(ca.events.some((e) => e.kind === 'overload' && e.planIndex === ca.first_overload_index));
+  assert.equal(slot.message, `CA: ${ca.overloads} points at current full scale from plan index ${ca.first_overload_index}`);
+  const status = buildJobStatus(job);
+  assert.equal(status.slots[0]!.overloads, ca.overloads);
+  assert.equal(status.slots[0]!.results[0]!.overloads, ca.overloads);
+  assert.equal(status.slots[0]!.results[0]!.stop_reason, 'completed');
+  assert.equal(status.slots[0]!.message, slot.message);
 });
