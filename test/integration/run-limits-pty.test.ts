@@ -19,6 +19,7 @@ import { buildPlan } from '../../src/modes/plan.js';
 import type { ModeParams } from '../../src/modes/types.js';
 import { parseModeRequest } from '../../src/modes/validate.js';
 import { StatusBit, TIA_GAIN_OHMS } from '../../src/protocol/constants.js';
+import type { CommandLogEntry } from '../../src/sim/device-log.js';
 import { startSimulators, type SimulatorSet } from '../../src/sim/run-sim.js';
 import { SlotWorker, type MeasureOutcome } from '../../src/slots/slot-worker.js';
 import { buildJobStatus } from '../../src/jobs/status-views.js';
@@ -188,6 +189,7 @@ after(async () => {
 
 test('job: CA stopped by charge_cutoff_c, then LSV runs; CSV rows = points, lost 0, the done message says why', async () => {
   harness ??= await startEngineHarness({ slots: 1 });
+  const fromUs = performance.now() * 1000;
   const job = await harness.submit({
     modes: ['CA', 'LSV'],
     params_by_mode: { CA: { potential: 0.5, duration: 3, charge_cutoff_c: 30e-6 }, LSV: { start: 0.5, end: 0.6, scan_rate: 0.5 } },
@@ -207,6 +209,17 @@ test('job: CA stopped by charge_cutoff_c, then LSV runs; CSV rows = points, lost
   const files = job.plan!.slots[0]!.files;
   assert.equal(await csvRows(files[0]!.csv), ca!.points);
   assert.equal(await csvRows(files[1]!.csv), lsv!.points);
+  // The cut-off opens the CE while the setpoints already queued drain; then, a next mode
+  // following, the cell is held again at the CA's potential before the LSV starts.
+  const device = harness.sims!.devices[0]!;
+  const starts = device.log.entries(fromUs).filter((e): e is CommandLogEntry => e.kind === 'command' && e.name === 'FIFO_START' && e.param === 1);
+  assert.equal(starts.length, 2);
+  const [caStart, lsvStart] = starts as [CommandLogEntry, CommandLogEntry];
+  const windows = device.log.ceOpenIntervals(caStart.simUs, lsvStart.simUs, true);
+  assert.equal(windows.length, 1, JSON.stringify(windows));
+  assert.equal(windows[0]!.closedBy, 'SET_SWITCH', 'closed again before the LSV');
+  assert.ok(Math.abs(lsvStart.vceinSetV - 0.5) < 1e-6, `held at ${lsvStart.vceinSetV} V`);
+  console.log(`CA charge cut-off in a sequence: CE open ${((windows[0]!.toUs - windows[0]!.fromUs) / 1000).toFixed(0)} ms while the queued setpoints drained`);
   assert.match(slot.message ?? '', /CA: stopped at the charge cut-off: \|Q\| = [\d.]+ µC ≥ 30 µC at plan index \d+ \(\d+ of 8333 planned points not measured\)/);
 });
 
