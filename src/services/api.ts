@@ -58,6 +58,15 @@ export interface HealthApi {
   details(): Record<string, unknown>;
 }
 
+/** GET /metrics and the HTTP request-duration histogram (src/metrics implements it). */
+export interface MetricsApi {
+  /** Content-Type of the exposition (Prometheus text format 0.0.4). */
+  readonly contentType: string;
+  render(): Promise<string>;
+  /** One finished request: `route` is the route table's template, null when no route handled it. */
+  observeRequest(method: string, route: string | null, status: number, seconds: number): void;
+}
+
 export interface AppServices {
   devices: DeviceApi;
   modes: ModeApi;
@@ -66,5 +75,7 @@ export interface AppServices {
   /** null until the NAS service is wired: NAS routes answer 503 nas.unavailable. */
   nas: NasApi | null;
   health: HealthApi;
+  /** Absent in apps built without metrics (unit tests): GET /metrics answers 404 there. */
+  metrics?: MetricsApi;
   config: { apiKey: string; boxId: string; build: string; driverVersion: string; firmwareVersion: string };
 }
