@@ -11,6 +11,8 @@ import tseslint from 'typescript-eslint';
  */
 const LAYERS = {
   'protocol': [],
+  // Prometheus registry and collectors (prom-client only): main.ts hands in the sources.
+  'metrics': [],
   'modes': ['protocol'],
   'port': ['protocol'],
   'driver': ['port', 'protocol', 'modes'],
@@ -22,8 +24,8 @@ const LAYERS = {
   'nas': ['storage', 'pool'],
   'slots': ['driver', 'port', 'protocol', 'modes', 'pool', 'recording', 'plots', 'storage'],
   'jobs': ['slots', 'recording', 'plots', 'storage', 'nas', 'driver', 'modes', 'pool'],
-  'services': ['jobs', 'slots', 'recording', 'plots', 'storage', 'nas', 'driver', 'modes', 'pool', 'port', 'protocol'],
-  'http': ['services', 'modes'],
+  'services': ['jobs', 'slots', 'recording', 'plots', 'storage', 'nas', 'driver', 'modes', 'pool', 'port', 'protocol', 'metrics'],
+  'http': ['services', 'modes', 'metrics'],
   // The base: imports nothing from src/.
   'errors.ts': [],
 };

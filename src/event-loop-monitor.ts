@@ -1,6 +1,7 @@
 /**
  * Event-loop delay of the supervisor over a sliding window, for /health: the figure that
- * says whether anything is blocking the loop that serves the API.
+ * says whether anything is blocking the loop that serves the API. GET /metrics publishes the
+ * same figures as a summary, with the running count and sum of every delay recorded.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -11,9 +12,17 @@ export interface LoopDelayFigures {
   max_ms: number;
 }
 
+/** Every delay recorded since the monitor started (monotonic: a Prometheus summary's _count and _sum). */
+export interface LoopDelayTotals {
+  count: number;
+  sum_s: number;
+}
+
 export class EventLoopMonitor {
   private current: IntervalHistogram;
   private last: LoopDelayFigures | null = null;
+  /** Delays of the completed windows (the current one is added at read time). */
+  private readonly done: LoopDelayTotals = { count: 0, sum_s: 0 };
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly windowS = 10) {
@@ -25,7 +34,15 @@ export class EventLoopMonitor {
 
   private rotate(): void {
     this.last = EventLoopMonitor.figures(this.current, this.windowS);
+    const window = EventLoopMonitor.totalsOf(this.current);
+    this.done.count += window.count;
+    this.done.sum_s += window.sum_s;
     this.current.reset();
+  }
+
+  /** An empty histogram's mean is NaN: no delays, no sum. */
+  private static totalsOf(h: IntervalHistogram): LoopDelayTotals {
+    return h.count === 0 ? { count: 0, sum_s: 0 } : { count: h.count, sum_s: (h.mean * h.count) / 1e9 };
   }
 
   private static figures(h: IntervalHistogram, windowS: number): LoopDelayFigures {
@@ -36,6 +53,11 @@ export class EventLoopMonitor {
   /** The last complete window (or the current one before the first rotation). */
   read(): LoopDelayFigures {
     return this.last ?? EventLoopMonitor.figures(this.current, this.windowS);
+  }
+
+  totals(): LoopDelayTotals {
+    const window = EventLoopMonitor.totalsOf(this.current);
+    return { count: this.done.count + window.count, sum_s: this.done.sum_s + window.sum_s };
   }
 
   stop(): void {

@@ -7,6 +7,7 @@ import type { AnyRoute } from './route-types.js';
 import { adminRoutes, deviceRoutes } from './routes/devices.js';
 import { createDocRoutes } from './routes/docs.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { modeRoutes } from './routes/modes.js';
 import { nasRoutes } from './routes/nas.js';
 import { runRoutes } from './routes/runs.js';
@@ -21,6 +22,7 @@ export function createRouteTable(): readonly AnyRoute[] {
     ...runRoutes,
     ...nasRoutes,
     ...adminRoutes,
+    ...metricsRoutes,
     ...createDocRoutes(() => table),
   ]);
   return table;
