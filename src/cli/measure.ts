@@ -5,18 +5,16 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DaemonError, ValidationError } from '../errors.js';
 import type { IntegrityCounters } from '../driver/measurement.js';
+import { countPlanPoints } from '../modes/plan.js';
 import { parseModeRequest } from '../modes/validate.js';
 import { RecorderThread } from '../recording/recorder.js';
 import { SlotWorker } from '../slots/slot-worker.js';
 import { startSimulators } from '../sim/run-sim.js';
+import { createProgressReporter } from './progress.js';
+import { UsageError, parseCommandArgs } from './usage.js';
 
-
-function usage(): never {
-  throw new ValidationError('argv', 'usage: beepbox measure (--port PATH | --simulate) --mode MODE --params JSON [--tia-gain G] [--sampling-interval S] --out FILE.csv');
-}
 
 function parseNumberOption(field: string, text: string | undefined): number | null {
   if (text === undefined || text === 'null') return null;
@@ -26,34 +24,34 @@ function parseNumberOption(field: string, text: string | undefined): number | nu
 }
 
 export async function runMeasureCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      simulate: { type: 'boolean', default: false },
-      mode: { type: 'string' },
-      params: { type: 'string' },
-      'tia-gain': { type: 'string' },
-      'sampling-interval': { type: 'string' },
-      out: { type: 'string' },
-      'gal-poll-ms': { type: 'string' },
-      force: { type: 'boolean', default: false },
-    },
-    strict: true,
+  const values = parseCommandArgs('measure', argv, {
+    port: { type: 'string' },
+    simulate: { type: 'boolean', default: false },
+    mode: { type: 'string' },
+    params: { type: 'string' },
+    'tia-gain': { type: 'string' },
+    'sampling-interval': { type: 'string' },
+    out: { type: 'string' },
+    'gal-poll-ms': { type: 'string' },
+    force: { type: 'boolean', default: false },
+    'no-progress': { type: 'boolean', default: false },
   });
-  if (!values.mode || !values.params || !values.out || (!values.port && !values.simulate)) usage();
+  const { mode, params: paramsText, out: outPath } = values;
+  if (mode === undefined || paramsText === undefined || outPath === undefined || (values.port === undefined && !values.simulate)) {
+    const missing = [values.port === undefined && !values.simulate ? '--port PATH or --simulate' : '', mode === undefined ? '--mode' : '', paramsText === undefined ? '--params' : '', outPath === undefined ? '--out' : ''];
+    throw new UsageError(`missing ${missing.filter((m) => m !== '').join(', ')}`, 'measure');
+  }
   let rawParams: unknown;
   try {
-    rawParams = JSON.parse(values.params);
+    rawParams = JSON.parse(paramsText);
   } catch {
     throw new ValidationError('params', 'is not valid JSON');
   }
   const tiaGain = parseNumberOption('tia_gain', values['tia-gain']) ?? 0;
   if (!Number.isInteger(tiaGain) || tiaGain < 0 || tiaGain > 4) throw new ValidationError('tia_gain', 'must be an integer 0..4');
   const samplingIntervalS = parseNumberOption('sampling_interval', values['sampling-interval']);
-  const request = parseModeRequest(values.mode, rawParams);
+  const request = parseModeRequest(mode, rawParams);
   const params = request.params;
-  const outPath = values.out;
   if (existsSync(outPath)) {
     if (!values.force) throw new ValidationError('out', `${outPath} exists; pass --force to overwrite it`);
     await rm(outPath);
@@ -77,13 +75,20 @@ export async function runMeasureCommand(argv: string[]): Promise<number> {
       cdlPath: request.mode === 'CDL' ? `${base}_cdl.csv` : undefined,
     });
     const galPollMs = parseNumberOption('gal_poll_ms', values['gal-poll-ms']) ?? undefined;
+    let rows = 0;
+    const progress = createProgressReporter(request.mode, countPlanPoints(request.mode, params), { enabled: !values['no-progress'] });
     const outcome = await worker.measure(
       { mode: request.mode, params, tiaGain: Math.min(tiaGain, 3), galPollIntervalMs: galPollMs },
       {
-        onBlock: (b) => recording.write(b.firstIndex, b.current, b.potential, b.count),
-        onEvent: (e) => process.stderr.write(`warning: ${e.message}\n`),
+        onBlock: (b) => {
+          recording.write(b.firstIndex, b.current, b.potential, b.count);
+          rows += b.count;
+          progress.update(rows);
+        },
+        onEvent: (e) => progress.note(`warning: ${e.message}`),
       },
     ).finally(async () => {
+      progress.finish();
       const written = await recording.close();
       for (const w of written.warnings) process.stderr.write(`warning: ${w}\n`);
     });

@@ -1,8 +1,13 @@
 /** `beepbox serve`: the HTTP daemon until SIGINT/SIGTERM, then a graceful stop. */
 import { readConfig } from '../config.js';
 import { createLogger, startDaemon } from '../main.js';
+import { parseCommandArgs } from './usage.js';
 
-export async function runServeCommand(_argv: string[]): Promise<number> {
+export async function runServeCommand(argv: string[]): Promise<number> {
+  // No options (the environment configures the daemon): anything on the line is a mistake, and
+  // refusing it here means a typo never starts a daemon with settings the user did not mean.
+  parseCommandArgs('serve', argv, {});
+  // readConfig refuses a non-loopback HOST without BOX_API_KEY before anything listens.
   const config = readConfig();
   const logger = createLogger(config.logLevel);
   // Handlers before the start: "beepbox listening" is logged inside startDaemon, and a signal
