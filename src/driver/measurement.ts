@@ -57,10 +57,13 @@ export interface RunSummary extends IntegrityCounters, OverloadFigures {
   measured_interval_us: number | null;
   /** Galvanostatic polling rate achieved, in Hz (null for FIFO modes). */
   poll_rate_hz: number | null;
+  /** Modbus transactions of this measurement (the slot worker subtracts what its client counted before). */
   transactions: number;
+  /** BUSY replies; each request is retried after one. */
   busy_replies: number;
   /** FIFO-mode BUSY replies by where they happened (pacing diagnostics). */
   busy_by_phase?: { stream: number; drain: number; write: number };
+  /** Requests of this measurement that got no reply in time. */
   timeouts: number;
   events: IntegrityEvent[];
   /** How the cell was kept under control around the run (absent from loops that do not report it). */

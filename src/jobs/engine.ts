@@ -288,9 +288,9 @@ export class JobEngine {
         try {
           const keepControl = step.index < plan.steps.length - 1 && !signal.aborted;
           // On a failure cellHeld keeps its value: the held cell is released below (harmless if the failure opened it).
-          const { counters, control } = await runMode({ plan, step, worker, emit: (e) => stream.emit(e), signal, galPollIntervalMs: this.deps.galPollIntervalMs, linked: cellHeld, keepControl });
+          const { counters, control, link } = await runMode({ plan, step, worker, emit: (e) => stream.emit(e), signal, galPollIntervalMs: this.deps.galPollIntervalMs, linked: cellHeld, keepControl });
           cellHeld = control?.held_after === true;
-          stream.emit({ type: 'mode-ended', modeIndex: step.index, counters, error: null, at: nowIso() });
+          stream.emit({ type: 'mode-ended', modeIndex: step.index, counters, error: null, at: nowIso(), link });
           if (counters.aborted) break;
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);

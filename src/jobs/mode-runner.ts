@@ -8,7 +8,7 @@ import type { MeasureOutcome, SlotWorker } from '../slots/slot-worker.js';
 import { commonParamsOf } from '../modes/common-params.js';
 import type { JobPlan, ModeStep } from './job-plan.js';
 import { runTimeLimitCounters } from './mode-counters.js';
-import type { ModeCounters, SlotEvent } from './slot-events.js';
+import type { LinkCounters, ModeCounters, SlotEvent } from './slot-events.js';
 
 export interface ModeRunOptions {
   plan: JobPlan;
@@ -27,6 +27,8 @@ export interface ModeRunResult {
   counters: ModeCounters;
   /** How the mode kept the cell under control (linked start, rest, hold after the run). */
   control: CellControlReport | null;
+  /** The mode's Modbus traffic (GET /metrics). */
+  link: LinkCounters;
 }
 
 function toCounters(outcome: MeasureOutcome): ModeCounters {
@@ -76,7 +78,8 @@ export async function runMode(o: ModeRunOptions): Promise<ModeRunResult> {
     // The plan's N is the nominal reference for every mode (the worker reports it too, for the CLI);
     // expected_points is what the run should have delivered (polls made, or up to a cut-off).
     counters.nominal_points = o.step.points;
-    return { counters, control: outcome.summary.control ?? null };
+    const { transactions, busy_replies, timeouts } = outcome.summary;
+    return { counters, control: outcome.summary.control ?? null, link: { transactions, busy_replies, timeouts } };
   } finally {
     o.signal.removeEventListener('abort', abort);
   }

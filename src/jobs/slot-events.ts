@@ -30,6 +30,9 @@ export type ModeCounters = Pick<
   | 'first_overload_index'
 >;
 
+/** A mode's Modbus traffic (kept out of ModeCounters: it is not part of the job record). */
+export type LinkCounters = Pick<RunSummary, 'transactions' | 'busy_replies' | 'timeouts'>;
+
 export type SlotEvent =
   | { type: 'mode-started'; step: ModeStep; files: ModeFiles; at: string }
   /** Rows for plan indices [firstIndex, firstIndex + count). The arrays are shared: read-only, copy to keep. */
@@ -38,7 +41,7 @@ export type SlotEvent =
   /** Highest plan index measured so far + 1 (between blocks, for progress). */
   | { type: 'progress'; modeIndex: number; pointsDone: number }
   /** `counters` is null when the measurement failed before it produced a summary. */
-  | { type: 'mode-ended'; modeIndex: number; counters: ModeCounters | null; error: string | null; at: string }
+  | { type: 'mode-ended'; modeIndex: number; counters: ModeCounters | null; error: string | null; at: string; link?: LinkCounters | null }
   | { type: 'mode-recorded'; modeIndex: number; result: RecordingResult | null; error: string | null }
   /** `outcome` is "ok" or why the plot was skipped. */
   | { type: 'plot-rendered'; modeIndex: number; outcome: string }

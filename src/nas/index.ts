@@ -5,5 +5,5 @@ export { NasError, UNSUPPORTED_PLATFORM_MESSAGE } from './errors.js';
 export type { NasErrorCode } from './errors.js';
 export type { NasConfig, NasSetupRequest, TransportKind, TransportSetting } from './config.js';
 export type { RetentionPassResult } from './retention.js';
-export type { UploadPhase } from './upload-queue.js';
+export type { UploadPhase, UploadQueueStats } from './upload-queue.js';
 export { UPLOAD_DONE_MARKER, UPLOAD_FAILED_MARKER } from './local-files.js';

@@ -37,7 +37,7 @@ import { readCredentialsPassword, readNasConfigFile, writeFileAtomic } from './n
 import { findFailedUploadDirs, runRetention, type RetentionPassResult } from './retention.js';
 import { SmbclientTransport } from './smbclient-transport.js';
 import { collectMountSupportFacts, decideMountSupport, type MountSupportFacts, type NasTransport, type ProbeOutcome, type UploadOutcome } from './transport.js';
-import { UploadQueue, type UploadAttemptResult, type UploadPhase } from './upload-queue.js';
+import { UploadQueue, type UploadAttemptResult, type UploadPhase, type UploadQueueStats } from './upload-queue.js';
 
 /** `GET /nas/health` body (3.17). */
 export interface NasHealth {
@@ -217,6 +217,11 @@ export class NasService {
   /** Result of the start-up probe or the latest health probe, whichever came last. */
   get lastProbe(): NasHealth | null {
     return this.#lastProbe;
+  }
+
+  /** The upload queue's figures (GET /metrics): read-only. */
+  uploadStats(): UploadQueueStats {
+    return this.#queue.stats();
   }
 
   /**

@@ -22,6 +22,18 @@ export interface UploadEntrySnapshot {
   uploadedAt: string | null;
 }
 
+/** Figures of the whole queue (GET /metrics). */
+export interface UploadQueueStats {
+  /** Run folders with a pass pending or running. */
+  queued: number;
+  /** Run folders whose last attempt failed (a retry may be scheduled). */
+  failed: number;
+  /** Attempts that failed since the queue started. */
+  failedAttempts: number;
+  /** Passes that completed since the queue started. */
+  completed: number;
+}
+
 export interface UploadQueueOptions {
   perform: (dir: string, runId: string, signal: AbortSignal) => Promise<UploadAttemptResult>;
   /** True while a non-terminal job references the directory; such entries wait. */
@@ -73,6 +85,8 @@ export class UploadQueue {
   #busyTimer: NodeJS.Timeout | null = null;
   #activeAbort: AbortController | null = null;
   #closed = false;
+  #failedAttempts = 0;
+  #completed = 0;
 
   constructor(options: UploadQueueOptions) {
     this.#options = options;
@@ -122,6 +136,17 @@ export class UploadQueue {
       nextRetryAt: e.nextRetryAt === null ? null : new Date(e.nextRetryAt).toISOString(),
       uploadedAt: e.uploadedAt,
     };
+  }
+
+  /** Read-only figures of the queue, computed on demand. */
+  stats(): UploadQueueStats {
+    let queued = 0;
+    let failed = 0;
+    for (const e of this.#entries.values()) {
+      if (e.pending || e.active) queued++;
+      if (e.state === 'failed') failed++;
+    }
+    return { queued, failed, failedAttempts: this.#failedAttempts, completed: this.#completed };
   }
 
   /** True while `dir` has a pending or running pass (retention must leave it alone). */
@@ -247,6 +272,8 @@ export class UploadQueue {
       this.#activeAbort = null;
       entry.active = false;
     }
+    if (result.outcome === 'failed') this.#failedAttempts++;
+    else if (result.outcome === 'done') this.#completed++;
     if (this.#closed) return;
 
     if (result.outcome === 'dropped') {

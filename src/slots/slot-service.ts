@@ -162,6 +162,8 @@ export class SlotService implements SlotApi {
       // costs at most one SET_SWITCH 0 at close (the setup checks the device before linking).
       const control = cellControlFor(mode, request.params, plan, request, this.cellHeld);
       const options = { tiaGain: request.tiaGain, signal: controller.signal, sink, onProgress, galPollIntervalMs: request.galPollIntervalMs, control, limits: runLimitsOf(mode, request.params) };
+      // The client counts over the port's life; the summary reports this measurement's share.
+      const linkBefore = { transactions: device.client.stats.transactions, timeouts: device.client.stats.timeouts };
       const summary = await withAveraging(device, averagingSamplesFor(mode, request.params), () => {
         switch (plan.family) {
           case 'pot':
@@ -175,7 +177,7 @@ export class SlotService implements SlotApi {
         }
       });
       this.cellHeld = summary.control?.held_after === true;
-      return summary;
+      return { ...summary, transactions: summary.transactions - linkBefore.transactions, timeouts: summary.timeouts - linkBefore.timeouts };
     } catch (err) {
       if (err instanceof PortError) {
         throw new PortError(err.code, `device ${this.portPath} is gone: ${err.message}`, { cause: err });
