@@ -3,6 +3,7 @@
  * (src/main.ts serves it through createHttpServer, server.ts). Middleware order:
  *
  *   request id + child logger (one line per request)
+ *   → request duration for GET /metrics (by route template: request-metrics.ts)
  *   → security headers (every response, errors included: security-headers.ts)
  *   → error mapper (every throw becomes the 1.4 envelope)
  *   → Host and Origin checks (421 http.forbidden_host, 403 http.forbidden_origin: request-guard.ts)
@@ -21,6 +22,7 @@ import { MAX_JSON_BODY_BYTES, parseJsonBody, readRawBody } from './body.js';
 import { httpErrors, mapErrorToResponse } from './errors.js';
 import { MAX_JSON_DEPTH } from './limits.js';
 import { createRequestGuard, type RequestGuardOptions } from './request-guard.js';
+import { createRequestMetricsMiddleware, markRoute } from './request-metrics.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { findClientErrorAnswer } from './server.js';
 import { HTTP_REDACT_PATHS, createRequestLogMiddleware, type RequestState } from './request-log.js';
@@ -233,6 +235,7 @@ export function createApp({ services, logger, guard }: CreateAppOptions): Koa {
   const router = new Router({ strict: true, sensitive: true });
   for (const route of table) {
     router.register(toKoaPath(route.path), [route.method], [
+      markRoute(route.path),
       createAuthMiddleware(route, apiKey),
       createInputMiddleware(route, services, validator),
       createHandlerMiddleware(route, services),
@@ -242,6 +245,7 @@ export function createApp({ services, logger, guard }: CreateAppOptions): Koa {
   const app = new Koa();
   installStreamErrorHandler(app, log);
   app.use(createRequestLogMiddleware(log));
+  if (services.metrics) app.use(createRequestMetricsMiddleware(services.metrics));
   app.use(createSecurityHeadersMiddleware());
   app.use(createErrorMiddleware());
   app.use(createRequestGuard(guard));
