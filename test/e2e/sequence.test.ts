@@ -196,8 +196,11 @@ describe('CV → CA on two slots in parallel', () => {
       status: string;
       slots: Array<{ slot: string; sn: string | null }>;
     };
-    assert.deepEqual(record.params_by_mode['CV'], { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 1, cycles: 1 });
-    assert.deepEqual(record.params_by_mode['CA'], CA_PARAMS);
+    // The record holds what ran: coerced values plus the shared per-mode parameters filled in
+    // (the job's gain and charge cut-off, no rest).
+    const shared = { tia_gain: 0, rest_s: 0, charge_cutoff_c: null };
+    assert.deepEqual(record.params_by_mode['CV'], { start: 0, vertex1: 0.5, vertex2: -0.5, end: 0, scan_rate: 1, cycles: 1, ...shared });
+    assert.deepEqual(record.params_by_mode['CA'], { ...CA_PARAMS, ...shared });
     assert.equal(record.status, 'done');
     const devices = (await daemon.get<{ devices: Array<{ slot: string; sn: string | null }> }>('/devices')).json;
     assert.deepEqual(
