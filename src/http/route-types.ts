@@ -1,11 +1,11 @@
 /**
  * Shape of one route-table entry. The same entries feed @koa/router (app.ts), the
- * OpenAPI document (openapi.ts) and the /docs page (docs-page.ts), so a route exists,
- * is documented and is validated from one declaration.
+ * OpenAPI document (openapi.ts, shown by the /docs viewer), so a route exists, is documented
+ * and is validated from one declaration.
  */
 import type { Readable } from 'node:stream';
 import type { AppServices } from '../services/api.js';
-import type { SchemaRef } from './schemas.js';
+import type { JsonSchema, SchemaRef } from './schemas.js';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -18,6 +18,8 @@ export interface RouteRequest<B, Q> {
   body: B;
   /** The query object after schema validation (`{}` for routes without a query schema). */
   query: Q;
+  /** A request header (lower-case name), for the few routes that read one (`Last-Event-ID`). */
+  header(name: string): string | undefined;
 }
 
 /** What a handler returns; app.ts turns it into the Koa response. */
@@ -44,14 +46,14 @@ export interface PathParamSpec {
   runIdNotFound?: 'jobs.not_found' | 'runs.not_found';
 }
 
-/** Example used by the /docs page (curl line) and the OpenAPI document. */
+/** Example values of the OpenAPI document (the /docs viewer pre-fills try-it-out with them). */
 export interface RouteExample {
-  /** Concrete path with example values, e.g. `/jobs/20251103T091531_3fa9c2`. */
+  /** Concrete path with example values, e.g. `/jobs/20251103T091531_3fa9c2`: the path parameters' examples. */
   path?: string;
-  /** Query string without `?`. */
+  /** Query string without `?`: the query parameters' examples. */
   query?: string;
   body?: unknown;
-  /** Extra curl flags, e.g. `-OJ` for downloads. */
+  /** Unused since the viewer builds its own curl line (try-it-out); kept so older route entries compile. */
   curlFlags?: string;
   response?: unknown;
 }
@@ -66,6 +68,8 @@ export interface Route<B = unknown, Q = unknown> {
   description: string;
   /** `key` = X-API-Key required when BOX_API_KEY is set; `none` = exempt (rest-api.md 1.3). */
   auth: 'key' | 'none';
+  /** GET only: a stream token (`?access_token=`, POST /auth/stream-token) is accepted instead of the key. */
+  streamToken?: boolean;
   pathParams: readonly PathParamSpec[];
   /** JSON body schema; null = the route takes no body and never reads one (any body is ignored). */
   bodySchema: SchemaRef<B> | null;
@@ -76,6 +80,12 @@ export interface Route<B = unknown, Q = unknown> {
   responseDescription: string;
   /** Defaults to `application/json`. */
   responseContentType?: string;
+  /**
+   * Schema of the success body as the OpenAPI document shows it: a component reference
+   * (`componentRef`, `arrayOf` in schemas.ts) or an inline schema for text and binary answers.
+   * Every route has one (test/unit/http/openapi.test.ts); the e2e tests check responses against it.
+   */
+  responseSchema?: JsonSchema;
   /** Contract codes the service behind this route may throw (the HTTP layer's own are added). */
   errorCodes: readonly string[];
   example?: RouteExample;

@@ -2,7 +2,7 @@
  * Security headers of every response (issue #10), errors and malformed-request answers
  * included: no MIME sniffing, no framing, no referrer, not loadable by other origins, nothing
  * cached, and a Content-Security-Policy that allows nothing (JSON, CSV, PNG and ZIP need
- * nothing). The /docs page replaces the policy with {@link DOCS_CONTENT_SECURITY_POLICY}.
+ * nothing). The /docs viewer replaces the policy with its own (docs-page.ts).
  */
 import type { ServerResponse } from 'node:http';
 
@@ -26,11 +26,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 export const SECURITY_HEADER_NAMES: ReadonlySet<string> = new Set(Object.keys(SECURITY_HEADERS).map((n) => n.toLowerCase()));
 
 /**
- * The policy of the /docs page: its one inline `<style>` element (allowed by the SHA-256 of its
- * exact text) and nothing else: no scripts, images, fonts, fetches or frames.
+ * The policy of an HTML page (the /docs viewer): nothing by default, the page's own `directives`
+ * (e.g. "script-src 'self'"), and the locked framing, base and form directives of every answer.
  */
-export function buildDocsContentSecurityPolicy(styleSha256Base64: string): string {
-  return `default-src 'none'; style-src 'sha256-${styleSha256Base64}'; ${LOCKED_DIRECTIVES}`;
+export function buildPageContentSecurityPolicy(directives: string): string {
+  return `default-src 'none'; ${directives}; ${LOCKED_DIRECTIVES}`;
 }
 
 /** Set every security header on a response whose headers are not sent yet. */

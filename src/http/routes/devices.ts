@@ -1,5 +1,6 @@
 /** GET /devices, GET /devices/status, POST /admin/rescan (rest-api.md 3.3, 3.4, 3.19). */
 import { defineRoute, type AnyRoute } from '../route-types.js';
+import { arrayOf, componentRef, RESPONSE_SCHEMAS } from '../schemas.js';
 
 /** Code-point order of slot names ("sorted by slot name", 3.3). */
 function compareSlots(a: { slot: string }, b: { slot: string }): number {
@@ -20,6 +21,7 @@ export const deviceRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: '{devices: DeviceInfo[], slots: string[], count: integer}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.DeviceList),
     errorCodes: [],
     example: {
       response: {
@@ -50,6 +52,7 @@ export const deviceRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: 'Array of SlotStatus entries with status idle|queued|running and run_id (string or null).',
+    responseSchema: arrayOf(RESPONSE_SCHEMAS.DeviceStatusEntry),
     errorCodes: [],
     handler: ({ services }) => ({ body: services.devices.status() }),
   }),
@@ -70,6 +73,7 @@ export const adminRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: '{devices: [slot names in discovery order]} (possibly empty).',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.RescanResult),
     errorCodes: ['devices.busy', 'devices.scan_failed'],
     example: { response: { devices: ['slot01', 'slot02'] } },
     handler: async ({ services }) => ({ body: { devices: await services.devices.rescan() } }),

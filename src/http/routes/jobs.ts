@@ -2,7 +2,7 @@
 import type { JobRequestBody } from '../../services/api.js';
 import { DaemonError } from '../../errors.js';
 import { defineRoute, type AnyRoute, type PathParamSpec } from '../route-types.js';
-import { API_SCHEMAS, type JobStatusRequestBody, type JobsQuery } from '../schemas.js';
+import { API_SCHEMAS, arrayOf, componentRef, RESPONSE_SCHEMAS, type JobStatusRequestBody, type JobsQuery } from '../schemas.js';
 import { RUN_ID_PATTERN_SOURCE } from '../../services/api.js';
 
 const JOB_RUN_ID: PathParamSpec = {
@@ -21,13 +21,14 @@ export const jobRoutes: readonly AnyRoute[] = [
     tag: 'jobs',
     summary: 'Start a job',
     description:
-      'Body: JobRequest. Checks in order (contract 4.2): body schema (422 request.validation_error); modes (422 jobs.invalid_request); params_by_mode (422 jobs.invalid_request / jobs.invalid_params); run_name; devices (400 jobs.invalid_devices); storage names (400 storage.invalid_name, 409 storage.exists); run_id conflict and busy slots (409). Answers 200 (not 201) with the JobStatus of the new job.',
+      'Body: JobRequest. Checks in order: body schema (422 request.validation_error); modes (422 jobs.invalid_request); params_by_mode (422 jobs.invalid_request / jobs.invalid_params); run_name; devices (400 jobs.invalid_devices); storage names (400 storage.invalid_name, 409 storage.exists); run_id conflict and busy slots (409). Answers 200 (not 201) with the JobStatus of the new job.',
     auth: 'key',
     pathParams: [],
     bodySchema: API_SCHEMAS.JobRequest,
     querySchema: null,
     successStatus: 200,
     responseDescription: 'JobStatus of the new job (run_id, mode, modes, current_mode, remaining_modes, status, started_at, ended_at, progress_pct, remaining_s, group_id, slots[], warnings[], adjustments[]). `warnings` lists every validation warning by mode and field; `adjustments` the parameters that run differently from what was sent ({mode, field, code, requested, applied, message}, e.g. an EIS start_freq clamped from 1000 to 277.78 Hz). Both are also in GET /jobs/{run_id} and in the run folder\'s run.json.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.JobStatus),
     errorCodes: [
       'jobs.invalid_request',
       'jobs.invalid_params',
@@ -72,6 +73,7 @@ export const jobRoutes: readonly AnyRoute[] = [
     querySchema: API_SCHEMAS.JobsQuery,
     successStatus: 200,
     responseDescription: 'Array of JobOverview {run_id, mode, status, started_at, ended_at, devices, group_id}.',
+    responseSchema: arrayOf(RESPONSE_SCHEMAS.JobOverview),
     errorCodes: [],
     example: { query: 'state=incomplete&group_id=Demo_BatchA__20251103_101531__k3x9' },
     handler: ({ services, query }) => {
@@ -98,6 +100,7 @@ export const jobRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: 'Array of JobStatus in request order (duplicates repeated).',
+    responseSchema: arrayOf(RESPONSE_SCHEMAS.JobStatus),
     errorCodes: ['jobs.missing_run_ids', 'jobs.run_ids_unknown'],
     example: { body: { run_ids: [EXAMPLE_RUN_ID] } },
     handler: ({ services, body }) => {
@@ -123,6 +126,7 @@ export const jobRoutes: readonly AnyRoute[] = [
       'Each slot lists results[], one per mode started: {mode, points, expected_points, nominal_points, lost, overloads, first_overload_index, stop_reason (completed | aborted | charge_cutoff | potential_cutoff), stop_detail, charge_c, poll_rate_hz, warnings, error, analysis}; ' +
       'a polled galvanostatic mode (poll_rate_hz not null) expects one row per poll, so its expected_points are below nominal_points (the plan\'s N) by design; ' +
       'analysis is the mode\'s post-analysis (the ModeAnalysis component: for CDL the capacitance C_dl, R², the per-rate currents, the window and the warnings) or null.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.JobStatus),
     errorCodes: ['jobs.not_found'],
     example: { path: `/jobs/${EXAMPLE_RUN_ID}` },
     handler: ({ services, params }) => ({ body: services.jobs.get(params['run_id'] ?? '') }),
@@ -141,6 +145,7 @@ export const jobRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 202,
     responseDescription: '{run_id, status}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.JobCancelResult),
     errorCodes: ['jobs.not_found'],
     example: { path: `/jobs/${EXAMPLE_RUN_ID}/cancel`, response: { run_id: EXAMPLE_RUN_ID, status: 'cancelled' } },
     handler: ({ services, params }) => ({ body: services.jobs.cancel(params['run_id'] ?? '') }),

@@ -1,7 +1,7 @@
 /** GET /modes, GET /modes/{mode}/params, POST /modes/{mode}/validate (rest-api.md 3.5–3.7). */
 import { httpErrors } from '../errors.js';
 import { defineRoute, type AnyRoute } from '../route-types.js';
-import { API_SCHEMAS } from '../schemas.js';
+import { API_SCHEMAS, componentRef, RESPONSE_SCHEMAS } from '../schemas.js';
 import type { AppServices } from '../../services/api.js';
 
 const MODE_PARAM = { name: 'mode', description: 'Mode name, case-insensitive (e.g. CV).' } as const;
@@ -25,6 +25,7 @@ export const modeRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: 'Array of upper-case mode names.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.ModeList),
     errorCodes: ['devices.unavailable'],
     example: { response: ['CA', 'LSV', 'CV', 'PSTEP', 'CP', 'GS', 'GCV', 'STEPSEQ', 'OCP', 'CDL', 'EIS'] },
     handler: ({ services }) => {
@@ -46,6 +47,7 @@ export const modeRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: 'Object parameter name → type string.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.ModeParamTypes),
     errorCodes: ['devices.unavailable', 'modes.not_found'],
     example: {
       path: '/modes/CV/params',
@@ -70,6 +72,7 @@ export const modeRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: 'ValidationResult {ok, errors: Issue[], warnings: Issue[], adjusted: object|null}; Issue = {field, code, message}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.ModeValidationResult),
     errorCodes: ['modes.not_found'],
     example: {
       path: '/modes/CV/validate',

@@ -5,7 +5,7 @@
  */
 import { httpErrors } from '../errors.js';
 import { defineRoute, type AnyRoute } from '../route-types.js';
-import { API_SCHEMAS } from '../schemas.js';
+import { API_SCHEMAS, componentRef, RESPONSE_SCHEMAS } from '../schemas.js';
 import type { AppServices, NasApi } from '../../services/api.js';
 import { RUN_RUN_ID } from './runs.js';
 
@@ -32,6 +32,7 @@ export const nasRoutes: readonly AnyRoute[] = [
     requiresNas: true,
     successStatus: 200,
     responseDescription: '{ok: boolean, message: string}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.NasSetupResult),
     errorCodes: ['nas.invalid_config', 'nas.unsupported_platform'],
     example: {
       body: { host: 'nas.local', share: 'lab', username: 'box', password: 'secret', base_subdir: 'runs', retention_days: 14 },
@@ -53,6 +54,7 @@ export const nasRoutes: readonly AnyRoute[] = [
     requiresNas: true,
     successStatus: 200,
     responseDescription: '{ok: boolean, last_checked: timestamp, message: string, transport: "mount"|"smbclient"|null}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.NasHealth),
     errorCodes: [],
     example: { response: { ok: false, last_checked: '2025-11-03T09:20:00.000Z', message: 'not configured', transport: null } },
     handler: async ({ services }) => ({ body: await nasOf(services).health() }),
@@ -72,6 +74,7 @@ export const nasRoutes: readonly AnyRoute[] = [
     requiresNas: true,
     successStatus: 200,
     responseDescription: '{ok: true, enqueued: boolean, run_id: string}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.UploadEnqueued),
     errorCodes: ['nas.unsupported_platform', 'runs.not_found', 'nas.not_configured'],
     example: { path: `/runs/${EXAMPLE_RUN_ID}/upload`, response: { ok: true, enqueued: true, run_id: EXAMPLE_RUN_ID } },
     handler: async ({ services, params }) => ({ body: await nasOf(services).enqueueUpload(params['run_id'] ?? '') }),
@@ -82,7 +85,7 @@ export const nasRoutes: readonly AnyRoute[] = [
     operationId: 'getRunUploadState',
     tag: 'nas',
     summary: 'Upload state of the run directory',
-    description: 'State of the NAS upload of the run directory (7.5): pending, uploading, done or failed (with message and next retry time).',
+    description: 'State of the NAS upload of the run directory: none (never asked for), pending, uploading, done or failed (with message and next retry time).',
     auth: 'key',
     pathParams: [RUN_RUN_ID],
     bodySchema: null,
@@ -90,6 +93,7 @@ export const nasRoutes: readonly AnyRoute[] = [
     requiresNas: true,
     successStatus: 200,
     responseDescription: '{run_id, state, message, attempts, next_retry_at, uploaded_at}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.UploadState),
     errorCodes: ['runs.not_found'],
     example: { path: `/runs/${EXAMPLE_RUN_ID}/upload` },
     handler: async ({ services, params }) => ({ body: await nasOf(services).uploadState(params['run_id'] ?? '') }),

@@ -1,7 +1,7 @@
 /** GET /runs/{run_id}/files, /file?path=, /zip (rest-api.md 3.13–3.15). */
 import { contentDispositionFor, contentTypeFor } from '../download.js';
 import { defineRoute, type AnyRoute, type PathParamSpec } from '../route-types.js';
-import { API_SCHEMAS, type RunFileQuery } from '../schemas.js';
+import { API_SCHEMAS, componentRef, RESPONSE_SCHEMAS, type RunFileQuery } from '../schemas.js';
 import { RUN_ID_PATTERN_SOURCE } from '../../services/api.js';
 
 export const RUN_RUN_ID: PathParamSpec = {
@@ -27,6 +27,7 @@ export const runRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: '{files: string[]}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.RunFileList),
     errorCodes: ['runs.not_found'],
     example: {
       path: `/runs/${EXAMPLE_RUN_ID}/files`,
@@ -49,6 +50,7 @@ export const runRoutes: readonly AnyRoute[] = [
     successStatus: 200,
     responseDescription: 'The file bytes.',
     responseContentType: 'application/octet-stream',
+    responseSchema: { type: 'string', format: 'binary' },
     errorCodes: ['runs.not_found', 'runs.file_not_found'],
     example: {
       path: `/runs/${EXAMPLE_RUN_ID}/file`,
@@ -80,6 +82,7 @@ export const runRoutes: readonly AnyRoute[] = [
     successStatus: 200,
     responseDescription: 'The ZIP archive; Content-Disposition: attachment; filename="<run_id>.zip".',
     responseContentType: 'application/zip',
+    responseSchema: { type: 'string', format: 'binary' },
     errorCodes: ['runs.not_found'],
     example: { path: `/runs/${EXAMPLE_RUN_ID}/zip`, curlFlags: '-OJ' },
     handler: async ({ services, params }) => {

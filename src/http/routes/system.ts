@@ -1,5 +1,6 @@
 /** GET /version and GET /health (rest-api.md 3.1, 3.2): both exempt from the API key. */
 import { defineRoute, type AnyRoute } from '../route-types.js';
+import { componentRef, RESPONSE_SCHEMAS } from '../schemas.js';
 
 /** The runtime string `/version` reports as `python` and `runtime`, e.g. "node v20.11.1". */
 export function describeRuntime(): string {
@@ -21,6 +22,7 @@ export const systemRoutes: readonly AnyRoute[] = [
     querySchema: null,
     successStatus: 200,
     responseDescription: '{api: "1.0", pybeep, firmware, python, runtime, build} — all strings; "unknown" when not determinable.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.Version),
     errorCodes: [],
     example: {
       response: { api: '1.0', pybeep: 'unknown', firmware: 'unknown', python: 'node v20.11.1', runtime: 'node v20.11.1', build: 'a1b2c3d' },
@@ -47,13 +49,14 @@ export const systemRoutes: readonly AnyRoute[] = [
     tag: 'system',
     summary: 'Liveness, device count and box id',
     description:
-      'No key needed (contract 1.3 [DECISION]). Extra facts such as plotting availability are added as further fields; clients ignore fields they do not know.',
+      'No key needed (box discovery calls it, like GET /version). Extra facts such as plotting availability are added as further fields; clients ignore fields they do not know.',
     auth: 'none',
     pathParams: [],
     bodySchema: null,
     querySchema: null,
     successStatus: 200,
     responseDescription: '{ok: true, devices: <number of registered slots>, box_id: <BOX_ID>, ...extra fields}.',
+    responseSchema: componentRef(RESPONSE_SCHEMAS.Health),
     errorCodes: [],
     example: { response: { ok: true, devices: 2, box_id: 'lab-box-01' } },
     handler: ({ services }) => ({
