@@ -7,8 +7,9 @@
  *   → security headers (every response, errors included: security-headers.ts)
  *   → error mapper (every throw becomes the 1.4 envelope)
  *   → Host and Origin checks (421 http.forbidden_host, 403 http.forbidden_origin: request-guard.ts)
- *   → route table via @koa/router, each route running: auth → input (path params, body
- *     reading/parsing, schema validation) → handler
+ *   → route table via @koa/router, each route running: auth → body (routes that take one:
+ *     koa-body reads it within the size limit, body.ts checks the nesting and parses) → input
+ *     (path params, schema validation) → handler
  *   → fallback: 404 http.not_found / 405 http.method_not_allowed
  *
  * The body parser sits inside the route, after authentication: rest-api 1.3 orders checks
@@ -18,7 +19,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from 'pino';
 import { isAuthorised } from './auth.js';
-import { MAX_JSON_BODY_BYTES, parseJsonBody, readRawBody } from './body.js';
+import { createJsonBodyMiddleware, takeParsedBody } from './body.js';
 import { httpErrors, mapErrorToResponse } from './errors.js';
 import { MAX_JSON_DEPTH } from './limits.js';
 import { createRequestGuard, type RequestGuardOptions } from './request-guard.js';
@@ -115,8 +116,9 @@ function copyQuery(query: Record<string, string | string[] | undefined>): Record
   return copy;
 }
 
-async function readBody(ctx: Koa.Context): Promise<{ value: unknown; issues: ValidationIssue[] }> {
-  const parsed = parseJsonBody(await readRawBody(ctx.req, MAX_JSON_BODY_BYTES), MAX_JSON_DEPTH);
+/** The body as the route's body middleware (koa-body, then the depth check and JSON.parse) left it. */
+function readBody(ctx: Koa.Context): { value: unknown; issues: ValidationIssue[] } {
+  const parsed = takeParsedBody(ctx);
   if (parsed.kind === 'invalid') return { value: undefined, issues: [jsonInvalidIssue()] };
   if (parsed.kind === 'too_deep') return { value: undefined, issues: [jsonTooDeepIssue(MAX_JSON_DEPTH)] };
   if (parsed.kind === 'absent') return { value: undefined, issues: [bodyMissingIssue()] };
@@ -143,7 +145,7 @@ function createInputMiddleware(route: AnyRoute, services: AppServices, validator
     const issues: ValidationIssue[] = [];
     let body: unknown;
     if (route.bodySchema !== null) {
-      const read = await readBody(ctx);
+      const read = readBody(ctx);
       appendAll(issues, read.issues);
       if (read.issues.length === 0) {
         body = read.value;
@@ -237,6 +239,8 @@ export function createApp({ services, logger, guard }: CreateAppOptions): Koa {
     router.register(toKoaPath(route.path), [route.method], [
       markRoute(route.path),
       createAuthMiddleware(route, apiKey),
+      // After the key check: a client without the key never gets its body read.
+      ...(route.bodySchema !== null ? [createJsonBodyMiddleware()] : []),
       createInputMiddleware(route, services, validator),
       createHandlerMiddleware(route, services),
     ]);

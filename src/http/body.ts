@@ -1,11 +1,22 @@
 /**
- * Request body reading for routes that take a JSON body (rest-api.md 1.2). Runs per route,
- * after authentication, so an unauthenticated client never gets a body read or parsed.
- * The body is parsed as JSON whatever the Content-Type says; at most 1 MiB is accepted, nested
- * at most {@link MAX_JSON_DEPTH} levels deep (checked on the text, before parsing, so no layer
- * ever holds a structure deep enough to overflow a recursive walk such as `JSON.stringify`).
+ * Request bodies of the routes that take JSON (rest-api.md 1.2). The body middleware runs per
+ * route, after authentication, so an unauthenticated client never gets a body read or parsed.
+ *
+ * Reading is koa-body's (co-body, raw-body): the size limit (413 as soon as the declared length
+ * or the bytes received exceed it), aborted uploads, the stream bookkeeping. Parsing is ours,
+ * because koa-body's JSON parser cannot serve this API:
+ * - it calls JSON.parse (through @hapi/bourne) on the whole text with no hook before it, so the
+ *   nesting limit could only be checked on the parsed structure; we refuse a body nested deeper
+ *   than {@link MAX_JSON_DEPTH} on the text, before anything parses it, so no layer ever holds a
+ *   structure deep enough to overflow a recursive walk such as `JSON.stringify`;
+ * - it answers `__proto__` keys with a 400 and accepts only objects and arrays (strict mode),
+ *   where the API validates any JSON value against the route's schema and ignores unknown keys;
+ * - it picks the parser by Content-Type, where the API reads JSON whatever the Content-Type says.
+ * So koa-body reads every body as text in `latin1` (one character per byte: the exact bytes come
+ * back) and we decode it as strict UTF-8, check the depth, and parse.
  */
-import type { IncomingMessage } from 'node:http';
+import type Koa from 'koa';
+import { koaBody, HttpMethodEnum } from 'koa-body';
 import { httpErrors } from './errors.js';
 import { MAX_JSON_DEPTH } from './limits.js';
 
@@ -18,53 +29,80 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
  */
 export type ParsedBody = { kind: 'absent' } | { kind: 'invalid' } | { kind: 'too_deep' } | { kind: 'json'; value: unknown };
 
+/** Byte-transparent: each byte becomes the character of the same code, so the bytes can be recovered. */
+const BYTE_ENCODING = 'latin1';
+
+/** Where the body middleware leaves its outcome for the route's input step. */
+const PARSED_BODY = Symbol('parsedBody');
+type BodyState = { [PARSED_BODY]?: ParsedBody };
+
 /**
- * Read the raw body, throwing 413 as soon as it is known to exceed `limitBytes` (declared
- * Content-Length, or bytes received so far). What is left unread is discarded by Node's HTTP
- * server after the response, so the connection stays usable.
+ * RFC 9110 §8.3: without a Content-Type the recipient may assume application/octet-stream. koa-body
+ * skips a body whose type is absent (or does not parse), and the API reads JSON whatever the type.
  */
-export function readRawBody(req: IncomingMessage, limitBytes = MAX_JSON_BODY_BYTES): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) return Promise.reject(httpErrors.tooLarge());
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > limitBytes) {
-        cleanup();
-        // Keep the socket readable (not destroyed) so the 413 reaches the client; Node
-        // discards the rest of the body.
-        req.resume();
-        reject(httpErrors.tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(Buffer.concat(chunks, total));
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      cleanup();
-      // The client went away (or the server cut it: request timeout); nothing can be answered.
-      reject(Object.assign(new Error('request closed before its body was complete'), { code: 'ECONNRESET' }));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
+function assumeOctetStream(ctx: Koa.Context): void {
+  if (ctx.is('*/*') === false) ctx.req.headers['content-type'] = 'application/octet-stream';
+}
+
+/** Turns koa-body's (raw-body's) refusals into the API's answers. */
+function mapReadError(err: Error & { type?: unknown; code?: unknown }, ctx: Koa.Context): never {
+  if (err.type === 'entity.too.large') {
+    // raw-body pauses the request; let Node discard the rest so the 413 reaches the client and
+    // the connection stays usable.
+    ctx.req.resume();
+    throw httpErrors.tooLarge();
+  }
+  if (err.type === 'request.aborted' || err.code === 'ECONNRESET' || err.code === 'ECONNABORTED') {
+    // The client went away (or the server cut it: request timeout); nothing can be answered.
+    throw Object.assign(new Error('request closed before its body was complete'), { code: 'ECONNRESET' });
+  }
+  throw err;
+}
+
+const readBodyText = koaBody({
+  json: false,
+  urlencoded: false,
+  multipart: false,
+  text: true,
+  textTypes: ['*/*'],
+  // One limit for every body, whichever reader koa-body would pick.
+  jsonLimit: MAX_JSON_BODY_BYTES,
+  formLimit: MAX_JSON_BODY_BYTES,
+  textLimit: MAX_JSON_BODY_BYTES,
+  encoding: BYTE_ENCODING,
+  parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH],
+  patchKoa: true,
+  patchNode: false,
+  onError: mapReadError,
+});
+
+/**
+ * The body middleware of a route that takes JSON: reads the body with koa-body, then parses it
+ * ({@link parseJsonBody}); the route's input step takes the outcome with {@link takeParsedBody}.
+ * A compressed body (Content-Encoding other than identity) is not inflated: the API takes plain
+ * JSON, and a body cut mid-stream inside a decompressor would leave its reader waiting forever.
+ */
+export function createJsonBodyMiddleware(): Koa.Middleware {
+  return async (ctx, next) => {
+    const encoding = ctx.get('content-encoding').trim().toLowerCase();
+    let parsed: ParsedBody;
+    if (encoding !== '' && encoding !== 'identity') {
+      if (Number(ctx.get('content-length')) > MAX_JSON_BODY_BYTES) throw httpErrors.tooLarge();
+      parsed = { kind: 'invalid' };
+    } else {
+      assumeOctetStream(ctx);
+      await readBodyText(ctx, async () => undefined);
+      const text = (ctx.request as { body?: unknown }).body;
+      parsed = typeof text === 'string' ? parseJsonBody(Buffer.from(text, BYTE_ENCODING)) : { kind: 'absent' };
+    }
+    (ctx.state as BodyState)[PARSED_BODY] = parsed;
+    await next();
+  };
+}
+
+/** The outcome of the body middleware (absent when the route has none or it did not run). */
+export function takeParsedBody(ctx: Koa.Context): ParsedBody {
+  return (ctx.state as BodyState)[PARSED_BODY] ?? { kind: 'absent' };
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { DaemonError } from '../../../src/errors.js';
-import { MAX_JSON_BODY_BYTES, exceedsJsonDepth, parseJsonBody, readRawBody } from '../../../src/http/body.js';
+import { exceedsJsonDepth, parseJsonBody } from '../../../src/http/body.js';
 import { MAX_JSON_DEPTH } from '../../../src/http/limits.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -45,25 +42,5 @@ describe('JSON depth limit', () => {
     assert.equal(exceedsJsonDepth('{"a":{"b":{"c":[]}}}', 3), true);
     assert.equal(exceedsJsonDepth(']]]]' + nested(3), 3), false);
     assert.equal(exceedsJsonDepth(']]]]' + nested(4), 3), true, 'stray closers do not buy extra depth');
-  });
-});
-
-function fakeRequest(chunks: Buffer[], headers: Record<string, string> = {}): IncomingMessage {
-  return Object.assign(Readable.from(chunks), { headers }) as unknown as IncomingMessage;
-}
-
-describe('readRawBody', () => {
-  test('concatenates chunks up to the limit', async () => {
-    const raw = await readRawBody(fakeRequest([Buffer.from('{"a"'), Buffer.from(':1}')]));
-    assert.equal(raw.toString(), '{"a":1}');
-    const exact = await readRawBody(fakeRequest([Buffer.alloc(MAX_JSON_BODY_BYTES)]));
-    assert.equal(exact.length, MAX_JSON_BODY_BYTES);
-  });
-
-  test('413 request.too_large by declared length or by bytes received', async () => {
-    const isTooLarge = (err: unknown): boolean => err instanceof DaemonError && err.code === 'request.too_large';
-    await assert.rejects(readRawBody(fakeRequest([], { 'content-length': String(MAX_JSON_BODY_BYTES + 1) })), isTooLarge);
-    await assert.rejects(readRawBody(fakeRequest([Buffer.alloc(MAX_JSON_BODY_BYTES), Buffer.alloc(1)])), isTooLarge);
-    await assert.rejects(readRawBody(fakeRequest([Buffer.alloc(10)]), 5), isTooLarge);
   });
 });
