@@ -72,6 +72,8 @@ const PAGE_FILES = ['src/plots/page-script.ts', 'src/plots/page-spec.ts'];
 const TS_PROJECTS = [
   { files: ['src/**/*.ts', 'workers/**/*.ts'], ignores: PAGE_FILES, project: './tsconfig.daemon.json' },
   { files: PAGE_FILES, project: './tsconfig.page.json' },
+  // The dashboard's page code (served by src/http/routes/dashboard.ts).
+  { files: ['web/src/**/*.ts'], project: './tsconfig.web.json' },
   { files: ['test/**/*.ts', 'bench/**/*.ts'], project: './tsconfig.test.json' },
 ];
 

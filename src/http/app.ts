@@ -7,6 +7,7 @@
  *   → security headers (every response, errors included: security-headers.ts)
  *   → error mapper (every throw becomes the 1.4 envelope)
  *   → Host and Origin checks (421 http.forbidden_host, 403 http.forbidden_origin: request-guard.ts)
+ *   → the dashboard's static files, GET / and /ui/* (no key: routes/dashboard.ts)
  *   → route table via @koa/router, each route running: auth → body (routes that take one:
  *     koa-body reads it within the size limit, body.ts checks the nesting and parses) → input
  *     (path params, schema validation) → handler
@@ -24,6 +25,7 @@ import { httpErrors, mapErrorToResponse } from './errors.js';
 import { MAX_JSON_DEPTH } from './limits.js';
 import { createRequestGuard, type RequestGuardOptions } from './request-guard.js';
 import { createRequestMetricsMiddleware, markRoute } from './request-metrics.js';
+import { createDashboardMiddleware, type DashboardOptions } from './routes/dashboard.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { findClientErrorAnswer } from './server.js';
 import { HTTP_REDACT_PATHS, createRequestLogMiddleware, type RequestState } from './request-log.js';
@@ -47,6 +49,8 @@ export interface CreateAppOptions {
   logger: Logger;
   /** Names the daemon answers to besides the built-in ones (Host check, request-guard.ts). */
   guard?: RequestGuardOptions;
+  /** Where the dashboard's files are (default: the repository's web/, dist/web, node_modules). */
+  dashboard?: DashboardOptions;
 }
 
 /** Validated input of the matched route, handed from the input middleware to the handler. */
@@ -228,7 +232,7 @@ function createSecurityHeadersMiddleware(): Koa.Middleware {
 }
 
 /** Build the Koa application (not listening). Schemas are compiled here, once. */
-export function createApp({ services, logger, guard }: CreateAppOptions): Koa {
+export function createApp({ services, logger, guard, dashboard }: CreateAppOptions): Koa {
   const log = logger.child({ component: 'http' }, { redact: { paths: [...HTTP_REDACT_PATHS], censor: '[redacted]' } });
   const apiKey = services.config.apiKey;
   const validator = createRequestValidator();
@@ -253,6 +257,8 @@ export function createApp({ services, logger, guard }: CreateAppOptions): Koa {
   app.use(createSecurityHeadersMiddleware());
   app.use(createErrorMiddleware());
   app.use(createRequestGuard(guard));
+  // The dashboard's static files (GET / and /ui/*): no key needed, they hold no data.
+  app.use(createDashboardMiddleware({ ...dashboard, keyRequired: apiKey !== '' }));
   app.use(router.routes());
   app.use(createFallbackMiddleware(router));
   return app;
