@@ -4,6 +4,10 @@
  * the "beepbox listening" log line, and talks to it over real HTTP. Every spawned process and
  * temporary directory is released through a cleanup scope, in reverse order of creation.
  *
+ * Every 2xx JSON answer is checked against the OpenAPI document (its operation by method and
+ * path template, its schema by status): a mismatch rejects the request with the route, the status
+ * and the first schema error, so every e2e test also checks the documented types.
+ *
  * Also: a small ZIP central-directory reader and CSV helpers used by the e2e tests.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +19,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { sharedResponseValidator } from './openapi-validator.js';
 
 /** dist/test/helpers/daemon.js → dist/src/cli/main.js */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -259,7 +264,8 @@ export async function startDaemon(scope: CleanupScope, options: DaemonOptions = 
           const body = Buffer.concat(chunks);
           const text = body.toString('utf8');
           let json: unknown;
-          if (/^application\/json/.test(res.headers['content-type'] ?? '')) {
+          const contentType = res.headers['content-type'];
+          if (/^application\/json/.test(contentType ?? '')) {
             try {
               json = JSON.parse(text);
             } catch (err) {
@@ -267,7 +273,13 @@ export async function startDaemon(scope: CleanupScope, options: DaemonOptions = 
               return;
             }
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json });
+          const status = res.statusCode ?? 0;
+          const mismatch = sharedResponseValidator().check(method, pathAndQuery, status, contentType, json);
+          if (mismatch !== null) {
+            reject(new Error(`${mismatch}\n(request ${method} ${pathAndQuery}; body: ${text.slice(0, 2000)})`));
+            return;
+          }
+          resolve({ status, headers: res.headers, body, text, json });
         });
       });
       req.setTimeout(opts.timeoutMs ?? 20_000, () => req.destroy(new Error(`${method} ${pathAndQuery}: no answer`)));
