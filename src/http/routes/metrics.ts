@@ -18,6 +18,7 @@ export const metricsRoutes: readonly AnyRoute[] = [
     successStatus: 200,
     responseDescription: 'Prometheus text exposition (text/plain; version=0.0.4).',
     responseContentType: 'text/plain',
+    responseSchema: { type: 'string', description: 'Prometheus text exposition format 0.0.4: # HELP and # TYPE lines, then one sample per line.' },
     errorCodes: [],
     example: { curlFlags: '-s' },
     handler: async ({ services }) => {
