@@ -255,6 +255,8 @@ describe('response schemas', () => {
     assert.match(validator.check('GET', '/nowhere', 200, 'application/json', {}) ?? '', /^GET \/nowhere 200: no operation/);
     assert.equal(validator.check('GET', '/jobs/x', 404, 'application/json', {}), null, 'only 2xx answers are checked');
     assert.equal(validator.check('GET', '/docs', 200, 'text/html', '<html>'), null, 'only JSON answers are checked');
+    assert.equal(validator.check('GET', '/runs/x/file?path=run.json', 200, 'application/json', { any: 1 }), null, 'downloaded files are not typed');
+    assert.match(validator.check('POST', '/jobs/x/cancel', 200, 'application/json', {}) ?? '', /no application\/json answer with this status/);
   });
 });
 
