@@ -1,3 +1,9 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled TypeScript in dist/ (npm run build).
-import('../dist/src/cli/main.js');
+import('../dist/src/cli/main.js').catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/src/cli/main.js')) {
+    process.stderr.write('beepbox: not built yet; run `npm run setup` (or `npm ci && npm run build`) first\n');
+    process.exit(1);
+  }
+  throw err;
+});
