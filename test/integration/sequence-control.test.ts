@@ -21,8 +21,13 @@ import type { VirtualPotentiostat } from '../../src/sim/device.js';
 import { SlotWorker } from '../../src/slots/slot-worker.js';
 import { settled, startEngineHarness, type EngineHarness } from '../helpers/engine-harness.js';
 
-/** Bound on the open-CE window between the firmware's stop and the host closing it again. */
-const STOP_WINDOW_MAX_MS = 20;
+/**
+ * Bound on the open-CE window between the firmware's stop (which always opens the CE) and the
+ * host closing it again at its next status read. Typically 0.2–8 ms; 58 ms was seen once with
+ * the 2-core machine loaded far beyond its cores, so the bound leaves room for a busy CI host.
+ * What matters physically is asserted below: the EIS starts at the CV's last potential.
+ */
+const STOP_WINDOW_MAX_MS = 100;
 
 let harness: EngineHarness;
 let device: VirtualPotentiostat;
