@@ -2,7 +2,7 @@
  * The daemon's Prometheus metrics (GET /metrics): one registry per daemon (never prom-client's
  * global one, so tests and several daemons in one process do not collide) holding the slot
  * counters, the HTTP histogram, the state gauges, the event-loop summary and prom-client's
- * default process metrics (CPU, memory, file descriptors, GC, heap).
+ * default process metrics (CPU, memory, file descriptors, GC, heap; not its event-loop lag).
  *
  * This layer imports nothing from the rest of src/: the composition root hands it the sources
  * (functions), the job consumer and the HTTP app call its methods.
@@ -33,6 +33,9 @@ export class BoxMetrics {
 
   constructor(options: BoxMetricsOptions) {
     collectDefaultMetrics({ register: this.registry });
+    // One source of loop delay: the daemon's monitor (the summary below, the /health figures).
+    // prom-client's own lag gauges would repeat it, and write `Nan` (not NaN) when a scrape finds no sample.
+    for (const m of this.registry.getMetricsAsArray()) if (m.name.startsWith('nodejs_eventloop_lag')) this.registry.removeSingleMetric(m.name);
     this.slots = new SlotMetrics(this.registry);
     this.http = new HttpMetrics(this.registry);
     registerStateGauges(this.registry, options.state, options.identity);
