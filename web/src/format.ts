@@ -43,3 +43,12 @@ export function formatTicks(splits: readonly number[]): string[] {
   }
   return splits.map((v) => String(Number(v.toPrecision(4))));
 }
+
+/** Tick labels with one SI prefix for the whole axis: [-1e-4, 0, 1e-4], 'A' → ["−100 µA", "0", "100 µA"]. */
+export function formatSiTicks(splits: readonly number[], unit: string): string[] {
+  let maxAbs = 0;
+  for (const v of splits) if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+  let chosen: [number, string] = [1, ''];
+  for (const p of SI_PREFIXES) if (maxAbs >= p[0]) chosen = p;
+  return splits.map((v) => (v === 0 ? '0' : `${Number((v / chosen[0]).toPrecision(4)).toString().replace('-', '−')} ${chosen[1]}${unit}`));
+}

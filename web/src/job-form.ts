@@ -111,7 +111,7 @@ export class JobForm {
     const remove = h('button', { type: 'button', class: 'icon', title: `Remove ${mode}`, 'aria-label': `Remove ${mode}`, onclick: () => this.removeMode(section) }, '✕');
     const up = h('button', { type: 'button', class: 'icon', title: 'Earlier', 'aria-label': `Move ${mode} earlier`, onclick: () => this.moveMode(section, -1) }, '↑');
     section.element.append(
-      h('div', { class: 'mode-head' }, h('strong', {}, mode), h('span', { class: 'mode-title' }, schema.title?.replace(/ parameters$/, '') ?? ''), up, remove),
+      h('div', { class: 'mode-head' }, h('strong', {}, mode), h('span', { class: 'mode-title' }, modeTitle(mode, schema)), up, remove),
       h('p', { class: 'mode-desc' }, schema.description?.split('. ')[0] ?? ''),
       section.fields.element,
       summary,
@@ -231,6 +231,14 @@ export class JobForm {
       this.submit.disabled = false;
     }
   }
+}
+
+/** "Cyclic voltammetry" from the schema's description ("Cyclic voltammetry: start → …"), else its title. */
+function modeTitle(mode: string, schema: JsonSchema): string {
+  const lead = schema.description?.split(':')[0]?.trim() ?? '';
+  if (lead !== '' && lead.length <= 40 && !lead.includes('.')) return lead;
+  const title = schema.title?.replace(/ parameters$/, '') ?? '';
+  return title === mode ? '' : title;
 }
 
 /** The fields the daemon will run differently from what was typed, as notes. */

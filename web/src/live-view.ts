@@ -31,7 +31,8 @@ function thin(series: [number[], number[]]): void {
 function cvSpec(cycles: readonly number[]): ChartSpec {
   return {
     xLabel: 'Potential (V)',
-    yLabel: 'Current (A)',
+    yLabel: 'Current',
+    yUnit: 'A',
     height: 300,
     series: cycles.map((c, k) => ({ label: c > 0 ? `cycle ${c}` : 'points', color: seriesColor(k) })),
   };
@@ -39,7 +40,8 @@ function cvSpec(cycles: readonly number[]): ChartSpec {
 
 const TIME_SPEC = (): ChartSpec => ({
   xLabel: 'Time (s)',
-  yLabel: 'Current (A)',
+  yLabel: 'Current',
+  yUnit: 'A',
   y2Label: 'Potential (V)',
   height: 300,
   series: [
@@ -49,15 +51,18 @@ const TIME_SPEC = (): ChartSpec => ({
 });
 
 const NYQUIST_SPEC = (): ChartSpec => ({
-  xLabel: "Z' (Ω)",
-  yLabel: "−Z'' (Ω)",
+  xLabel: "Z'",
+  xUnit: 'Ω',
+  yLabel: "−Z''",
+  yUnit: 'Ω',
   height: 260,
   series: [{ label: 'impedance', color: seriesColor(0), markers: true }],
 });
 
 const BODE_SPEC = (): ChartSpec => ({
   xLabel: 'Frequency (Hz)',
-  yLabel: '|Z| (Ω)',
+  yLabel: '|Z|',
+  yUnit: 'Ω',
   y2Label: 'Phase (°)',
   xLog: true,
   yLog: true,
@@ -138,13 +143,14 @@ export class LiveSlotView {
     this.destroyCharts();
     this.charts.replaceChildren();
     this.charts.classList.toggle('two', this.kind === 'eis');
-    const first = this.chartBox('primary');
+    const first = this.chartBox('chart-main');
     this.charts.append(first);
     if (this.kind === 'cv') {
+      // Built at the first cycle's points: uPlot's faceted mode needs at least one series.
       this.data = [];
-      this.primary = new XYChart(first, cvSpec([]));
+      first.append(h('div', { class: 'chart-empty' }, 'Waiting for the first points…'));
     } else if (this.kind === 'eis') {
-      const second = this.chartBox('secondary');
+      const second = this.chartBox('chart-side');
       this.charts.append(second);
       this.data = [[[], []]];
       this.primary = new XYChart(first, NYQUIST_SPEC());
@@ -215,7 +221,13 @@ export class LiveSlotView {
     }
     for (const s of this.data) thin(s);
     if (added) {
-      this.primary?.respec(cvSpec(this.cycles), this.data);
+      if (this.primary === null) {
+        const box = this.charts.querySelector<HTMLElement>('.chart-main');
+        if (box === null) return;
+        box.replaceChildren();
+        this.primary = new XYChart(box, cvSpec(this.cycles));
+        this.primary.update(this.data);
+      } else this.primary.respec(cvSpec(this.cycles), this.data);
       this.renderLegend();
     } else this.primary?.update(this.data);
   }
@@ -281,7 +293,8 @@ export class LiveSlotView {
     const clamped = Math.max(0, Math.min(100, pct));
     this.bar.style.width = `${clamped}%`;
     this.bar.parentElement?.setAttribute('aria-valuenow', clamped.toFixed(0));
-    const parts = [`${clamped.toFixed(0)} %`, `ETA ${formatDuration(remaining)}`];
+    const parts = [`${clamped.toFixed(0)} %`];
+    if (clamped < 100) parts.push(`ETA ${formatDuration(remaining)}`);
     if (expected > 0) parts.push(`${points.toLocaleString()} / ${expected.toLocaleString()} points`);
     this.meta.textContent = parts.join(' · ');
   }

@@ -168,7 +168,6 @@ async function loadForm(): Promise<void> {
       modes,
       schemas: openapi.components?.schemas ?? {},
       onStarted: (job) => {
-        toast(`Started ${job.run_id}`, 'ok');
         follow(job);
         void poll();
       },

@@ -5,7 +5,7 @@
  * one per animation frame, and at most ten per second, however fast points arrive.
  */
 import type uPlotType from 'uplot';
-import { formatTicks } from './format.js';
+import { formatSiTicks, formatTicks } from './format.js';
 
 const UPlot = (globalThis as unknown as { uPlot: typeof uPlotType }).uPlot;
 
@@ -27,6 +27,10 @@ export interface ChartSpec {
   y2Label?: string;
   xLog?: boolean;
   yLog?: boolean;
+  /** Tick labels with an SI prefix and this unit ("100 µA"); default plain numbers. */
+  xUnit?: string;
+  yUnit?: string;
+  y2Unit?: string;
   series: SeriesSpec[];
   height: number;
 }
@@ -102,7 +106,8 @@ export class XYChart {
     const ticks = { stroke: grid.stroke, width: 1, size: 4 };
     const font = `12px ${cssVar('--font-ui', 'system-ui, sans-serif')}`;
     const labelFont = `600 12px ${cssVar('--font-ui', 'system-ui, sans-serif')}`;
-    const values = (_u: uPlotType, splits: number[]): string[] => formatTicks(splits);
+    const valuesIn = (unit: string | undefined) => (_u: uPlotType, splits: number[]): string[] =>
+      unit === undefined ? formatTicks(splits) : formatSiTicks(splits, unit);
     const logScale = { time: false, distr: 3 as const, log: 10 as const };
     const hasY2 = this.spec.series.some((s) => s.scale === 'y2');
     const opts: uPlotType.Options = {
@@ -119,10 +124,10 @@ export class XYChart {
         ...(hasY2 ? { y2: { time: false } } : {}),
       },
       axes: [
-        { scale: 'x', label: this.spec.xLabel, labelFont, font, stroke: axisStroke, grid, ticks, values, labelSize: 20, size: 34 },
-        { scale: 'y', label: this.spec.yLabel, labelFont, font, stroke: axisStroke, grid, ticks, values, labelSize: 20, size: 58 },
+        { scale: 'x', label: this.spec.xLabel, labelFont, font, stroke: axisStroke, grid, ticks, values: valuesIn(this.spec.xUnit), labelSize: 20, size: 34 },
+        { scale: 'y', label: this.spec.yLabel, labelFont, font, stroke: axisStroke, grid, ticks, values: valuesIn(this.spec.yUnit), labelSize: 20, size: 70 },
         ...(hasY2
-          ? [{ scale: 'y2', side: 1 as const, label: this.spec.y2Label ?? '', labelFont, font, stroke: axisStroke, grid: { show: false }, ticks, values, labelSize: 20, size: 58 }]
+          ? [{ scale: 'y2', side: 1 as const, label: this.spec.y2Label ?? '', labelFont, font, stroke: axisStroke, grid: { show: false }, ticks, values: valuesIn(this.spec.y2Unit), labelSize: 20, size: 70 }]
           : []),
       ],
       series: [
