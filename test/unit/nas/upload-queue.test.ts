@@ -215,4 +215,26 @@ describe('UploadQueue', () => {
     assert.equal(calls.length, 1);
     assert.equal(queue.enqueue('/r/a', 'a'), false);
   });
+
+  it('stats count queued and failed folders, failed attempts and completed uploads (GET /metrics)', async () => {
+    const { queue, calls, busy } = makeQueue();
+    assert.deepEqual(queue.stats(), { queued: 0, failed: 0, failedAttempts: 0, completed: 0 });
+    busy.add('/r/c');
+    queue.enqueue('/r/a', 'a');
+    queue.enqueue('/r/b', 'b');
+    queue.enqueue('/r/c', 'c');
+    await flush();
+    assert.deepEqual(queue.stats(), { queued: 3, failed: 0, failedAttempts: 0, completed: 0 }, 'one uploading, one pending, one waiting for its busy folder');
+    calls[0]!.resolve(failed());
+    await flush();
+    calls[1]!.resolve(done());
+    await flush();
+    assert.deepEqual(queue.stats(), { queued: 1, failed: 1, failedAttempts: 1, completed: 1 });
+    mock.timers.tick(1000);
+    await flush();
+    calls[2]!.resolve(failed());
+    await flush();
+    assert.deepEqual(queue.stats(), { queued: 1, failed: 1, failedAttempts: 2, completed: 1 }, 'the retry failed again: same folder, two attempts');
+    await queue.close();
+  });
 });
