@@ -33,22 +33,25 @@ export function formatSi(value: number, unit: string, digits = 3): string {
 }
 
 /** Compact axis tick labels: engineering notation for small and large magnitudes. */
-export function formatTicks(splits: readonly number[]): string[] {
+export function formatTicks(splits: readonly (number | null)[]): string[] {
   let maxAbs = 0;
-  for (const v of splits) if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+  for (const v of splits) if (v !== null && Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
   if (maxAbs !== 0 && (maxAbs < 1e-2 || maxAbs >= 1e5)) {
     const e = Math.floor(Math.log10(maxAbs) / 3) * 3;
     const p = 10 ** e;
-    return splits.map((v) => `${Number((v / p).toPrecision(3))}e${e}`);
+    return splits.map((v) => (v === null || !Number.isFinite(v) ? '' : `${Number((v / p).toPrecision(3))}e${e}`));
   }
-  return splits.map((v) => String(Number(v.toPrecision(4))));
+  return splits.map((v) => (v === null || !Number.isFinite(v) ? '' : String(Number(v.toPrecision(4)))));
 }
 
 /** Tick labels with one SI prefix for the whole axis: [-1e-4, 0, 1e-4], 'A' → ["−100 µA", "0", "100 µA"]. */
-export function formatSiTicks(splits: readonly number[], unit: string): string[] {
+export function formatSiTicks(splits: readonly (number | null)[], unit: string): string[] {
   let maxAbs = 0;
-  for (const v of splits) if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+  for (const v of splits) if (v !== null && Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
   let chosen: [number, string] = [1, ''];
   for (const p of SI_PREFIXES) if (maxAbs >= p[0]) chosen = p;
-  return splits.map((v) => (v === 0 ? '0' : `${Number((v / chosen[0]).toPrecision(4)).toString().replace('-', '−')} ${chosen[1]}${unit}`));
+  return splits.map((v) => {
+    if (v === null || !Number.isFinite(v)) return '';
+    return v === 0 ? '0' : `${Number((v / chosen[0]).toPrecision(4)).toString().replace('-', '−')} ${chosen[1]}${unit}`;
+  });
 }

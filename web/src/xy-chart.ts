@@ -106,7 +106,8 @@ export class XYChart {
     const ticks = { stroke: grid.stroke, width: 1, size: 4 };
     const font = `12px ${cssVar('--font-ui', 'system-ui, sans-serif')}`;
     const labelFont = `600 12px ${cssVar('--font-ui', 'system-ui, sans-serif')}`;
-    const valuesIn = (unit: string | undefined) => (_u: uPlotType, splits: number[]): string[] =>
+    // Log axes hand over null for splits they skip.
+    const valuesIn = (unit: string | undefined) => (_u: uPlotType, splits: (number | null)[]): string[] =>
       unit === undefined ? formatTicks(splits) : formatSiTicks(splits, unit);
     const logScale = { time: false, distr: 3 as const, log: 10 as const };
     const hasY2 = this.spec.series.some((s) => s.scale === 'y2');
