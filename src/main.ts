@@ -24,12 +24,16 @@ import { metadataSubscriber } from './jobs/subscribers/metadata-subscriber.js';
 import { metricsSubscriber } from './jobs/subscribers/metrics-subscriber.js';
 import { plotSubscriber } from './jobs/subscribers/plot-subscriber.js';
 import { recordingSubscriber } from './jobs/subscribers/recording-subscriber.js';
+import { liveSubscriber } from './jobs/subscribers/live-subscriber.js';
+import { LiveHub } from './jobs/live/live-hub.js';
+import { buildJobStatus } from './jobs/status-views.js';
 import type { AppServices } from './services/api.js';
 import { createDeviceService, listDevices } from './services/device-service.js';
 import { createJobService } from './services/job-service.js';
 import { createModeService } from './services/mode-service.js';
 import { createNasApi } from './services/nas-api.js';
 import { createRunService } from './services/run-service.js';
+import { createLiveService } from './services/live-service.js';
 import { BoxMetrics } from './metrics/index.js';
 import { NasService } from './nas/index.js';
 import { createPlotService } from './plots/index.js';
@@ -123,11 +127,13 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     loopDelay: { window: () => loop.read(), totals: () => loop.totals() },
     slots: registry.list().map((e) => e.slot),
   });
+  // Live SSE streams (GET /runs/{run_id}/stream): an optional consumer of every slot's stream.
+  const live = new LiveHub({ status: (runId) => { const job = engine.job(runId); return job ? buildJobStatus(job) : null; } });
   const engine: JobEngine = new JobEngine({
     slots: registry,
     jobStore,
     runIndex,
-    subscribers: [recordingSubscriber(recorder), plotSubscriber(plots), metadataSubscriber(runMetadata), metricsSubscriber(metrics.slots)],
+    subscribers: [recordingSubscriber(recorder), plotSubscriber(plots), metadataSubscriber(runMetadata), liveSubscriber(live), metricsSubscriber(metrics.slots)],
     logger: logger.child({ component: 'jobs' }),
     versions: { beepbox: DRIVER_VERSION, node: process.version, api: API_VERSION },
     galPollIntervalMs: config.galPollIntervalMs,
@@ -161,6 +167,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     modes: createModeService(() => registry.list().length > 0),
     jobs: createJobService({ engine, runsRoot: config.runsRoot, devices: () => listDevices(registry), minFreeBytes: config.minFreeMb === null ? null : config.minFreeMb * 1_000_000 }),
     runs: createRunService(engine, runIndex, pool),
+    live: createLiveService(live),
     nas: nas ? createNasApi(nas, engine, runIndex) : null,
     health: { details: () => ({ plotting: plots.status(), event_loop_delay: loop.read(), slots_busy: engine.busySlots.length }) },
     metrics,
@@ -180,6 +187,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   logger[logger.isLevelEnabled('info') ? 'info' : 'warn']({ address, slots: registry.list().length, runsRoot: config.runsRoot }, 'beepbox listening');
 
   cleanups.push(
+    async () => live.close(),
     async () => void (await new Promise((r) => server.close(() => r(undefined)))),
     () => engine.shutdown(),
     async () => void (await nas?.close()),

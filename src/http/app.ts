@@ -19,7 +19,7 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from 'pino';
-import { isAuthorised } from './auth.js';
+import { isRequestAuthorised } from './auth.js';
 import { createJsonBodyMiddleware, takeParsedBody } from './body.js';
 import { httpErrors, mapErrorToResponse } from './errors.js';
 import { MAX_JSON_DEPTH } from './limits.js';
@@ -108,7 +108,8 @@ function createErrorMiddleware(): Koa.Middleware {
 
 function createAuthMiddleware(route: AnyRoute, apiKey: string): Koa.Middleware {
   return async (ctx, next) => {
-    if (route.auth === 'key' && !isAuthorised(apiKey, ctx.req.headers['x-api-key'])) throw httpErrors.unauthorized();
+    const request = { apiKeyHeader: ctx.req.headers['x-api-key'], accessToken: ctx.query['access_token'] };
+    if (!isRequestAuthorised(route, apiKey, request)) throw httpErrors.unauthorized();
     await next();
   };
 }
@@ -179,7 +180,11 @@ function applyResult(ctx: Koa.Context, route: AnyRoute, result: RouteResult): vo
 function createHandlerMiddleware(route: AnyRoute, services: AppServices): Koa.Middleware {
   return async (ctx) => {
     const input = (ctx.state as AppState).input as RouteInput;
-    const result = await route.handler({ services, params: input.params, body: input.body, query: input.query });
+    const header = (name: string): string | undefined => {
+      const value = ctx.req.headers[name.toLowerCase()];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const result = await route.handler({ services, params: input.params, body: input.body, query: input.query, header });
     applyResult(ctx, route, result);
   };
 }

@@ -1,8 +1,10 @@
 /**
  * API-key check (rest-api.md 1.3): the `X-API-Key` header must equal `BOX_API_KEY` exactly
  * (case-sensitive, no trimming), compared in constant time. An empty key means an open API.
+ * The live stream's GET routes also accept a short-lived stream token (stream-token.ts).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { streamTokenIssuerFor } from './stream-token.js';
 
 /** Per-process HMAC key: digests of both sides are compared, never the raw strings. */
 const DIGEST_KEY = randomBytes(32);
@@ -32,4 +34,28 @@ export function isAuthorised(apiKey: string, headerValue: string | string[] | un
     return false;
   }
   return safeEqual(headerValue, apiKey);
+}
+
+/** What the route-level check needs to know of a route. */
+export interface AuthRouteView {
+  method: string;
+  auth: 'key' | 'none';
+  /** The route also accepts a stream token (`?access_token=`, stream-token.ts). */
+  streamToken?: boolean;
+}
+
+/**
+ * The route-level check: the X-API-Key header as {@link isAuthorised}; a GET route that accepts
+ * stream tokens also takes a valid, unexpired `access_token` query parameter instead. Every other
+ * route ignores the parameter, so a leaked token reads a live stream for minutes and nothing else.
+ */
+export function isRequestAuthorised(
+  route: AuthRouteView,
+  apiKey: string,
+  request: { apiKeyHeader: string | string[] | undefined; accessToken: unknown },
+): boolean {
+  if (route.auth === 'none') return true;
+  if (isAuthorised(apiKey, request.apiKeyHeader)) return true;
+  if (route.streamToken !== true || route.method !== 'GET' || typeof request.accessToken !== 'string') return false;
+  return streamTokenIssuerFor(apiKey).verify(request.accessToken);
 }

@@ -11,6 +11,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { modeRoutes } from './routes/modes.js';
 import { nasRoutes } from './routes/nas.js';
 import { runRoutes } from './routes/runs.js';
+import { streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
 
 export function createRouteTable(): readonly AnyRoute[] {
@@ -20,6 +21,7 @@ export function createRouteTable(): readonly AnyRoute[] {
     ...modeRoutes,
     ...jobRoutes,
     ...runRoutes,
+    ...streamRoutes,
     ...nasRoutes,
     ...adminRoutes,
     ...metricsRoutes,

@@ -5,6 +5,7 @@
  */
 import { DaemonError } from '../errors.js';
 import type { JobEngine, JobRuntime } from './engine.js';
+import type { LiveProgress } from './subscribers/progress-subscriber.js';
 import { computeJobProgress, computeSlotProgress, deriveJobState, isTerminal } from './progress.js';
 import type { ModeResult } from './job-record.js';
 import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobStatus, SlotModeResult, SlotStatus } from './types.js';
@@ -22,7 +23,8 @@ function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
     modeElapsedS: s.mode_started_at ? Math.max(0, (now - Date.parse(s.mode_started_at)) / 1000) : 0,
     modePointsDone: live.modeIndex === s.mode_index ? live.pointsDone : 0,
   });
-  const totals = s.results.reduce(
+  const results = s.results.map((m, k) => withLivePoints(m, k, live));
+  const totals = results.reduce(
     (a, m) => ({
       points: a.points + m.points,
       expected_points: a.expected_points + m.expected_points,
@@ -46,8 +48,19 @@ function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
     remaining_modes: terminal ? [] : s.status === 'queued' ? [...r.modes] : r.modes.slice(s.mode_index + 1),
     ...figures,
     ...totals,
-    results: s.results.map(modeResultView),
+    results: results.map(modeResultView),
   };
+}
+
+/**
+ * A mode's result with the rows received so far while it runs: the record holds its points only
+ * from the mode's end. At the end the live figure is the ended counters' own, so the value never
+ * jumps whichever of the two consumers has handled `mode-ended` first.
+ */
+function withLivePoints(r: ModeResult, modeIndex: number, live: LiveProgress): ModeResult {
+  if (live.modeIndex !== modeIndex) return r;
+  const points = live.endedPoints ?? live.rows;
+  return points === r.points ? r : { ...r, points };
 }
 
 /** A mode's entry in the slot status: the record's result without its counters' detail and integrity events. */

@@ -53,6 +53,15 @@ export interface NasApi {
   uploadState(runId: string): Promise<Record<string, unknown>>;
 }
 
+export interface LiveApi {
+  /**
+   * The Server-Sent Events byte stream of a run (GET /runs/{run_id}/stream): the HTTP layer pipes
+   * it into the response and destroys it when the client goes away. `lastEventId` is the raw
+   * `Last-Event-ID` header. Throws runs.not_found for an unknown run or a slot not in it.
+   */
+  open(runId: string, options: { slot: string | null; lastEventId: string | undefined }): Readable;
+}
+
 export interface HealthApi {
   /** Extra health facts (plotting availability etc.). */
   details(): Record<string, unknown>;
@@ -75,6 +84,8 @@ export interface AppServices {
   /** null until the NAS service is wired: NAS routes answer 503 nas.unavailable. */
   nas: NasApi | null;
   health: HealthApi;
+  /** Live streams of running jobs; absent in harnesses without an engine (the stream route answers 404). */
+  live?: LiveApi;
   /** Absent in apps built without metrics (unit tests): GET /metrics answers 404 there. */
   metrics?: MetricsApi;
   config: { apiKey: string; boxId: string; build: string; driverVersion: string; firmwareVersion: string };

@@ -1,4 +1,7 @@
-/** The progress consumer: the current mode's points measured so far, for progress, ETA and `points`. */
+/**
+ * The progress consumer: the current mode's points measured so far, for progress, ETA and the
+ * live `points` of GET /jobs/{id} (the job record counts a mode's points only at its end).
+ */
 import type { SlotSubscriber } from '../slot-events.js';
 
 export interface LiveProgress {
@@ -12,6 +15,12 @@ export interface LiveProgress {
   pointsDone: number;
   /** Rows of the current mode received so far. */
   rows: number;
+  /**
+   * The mode's `points` from its `mode-ended` counters (0 when it failed without them): what the
+   * job record holds for it once the record consumer has handled the same event. Unset while
+   * the mode runs.
+   */
+  endedPoints?: number;
 }
 
 export function progressSubscriber(live: LiveProgress): SlotSubscriber {
@@ -24,6 +33,7 @@ export function progressSubscriber(live: LiveProgress): SlotSubscriber {
           live.modeIndex = event.step.index;
           live.pointsDone = 0;
           live.rows = 0;
+          live.endedPoints = undefined;
           return;
         case 'block':
           live.pointsDone = Math.max(live.pointsDone, event.firstIndex + event.count);
@@ -31,6 +41,9 @@ export function progressSubscriber(live: LiveProgress): SlotSubscriber {
           return;
         case 'progress':
           live.pointsDone = Math.max(live.pointsDone, event.pointsDone);
+          return;
+        case 'mode-ended':
+          if (event.modeIndex === live.modeIndex) live.endedPoints = event.counters?.points ?? 0;
           return;
         default:
           return;
