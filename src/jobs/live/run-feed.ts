@@ -107,6 +107,7 @@ export class RunFeed {
   private readonly ring = new EventRing(RING_MAX_EVENTS, RING_MAX_BYTES);
   private readonly modes: (RunningMode | null)[];
   private readonly slotOpen: boolean[];
+  private readonly slotDone: boolean[];
   private readonly clients = new Set<LiveClient>();
   private ended = false;
   private readonly now: () => number;
@@ -114,6 +115,7 @@ export class RunFeed {
   constructor(private readonly options: RunFeedOptions) {
     this.modes = options.slots.map(() => null);
     this.slotOpen = options.slots.map(() => true);
+    this.slotDone = options.slots.map(() => false);
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -168,22 +170,38 @@ export class RunFeed {
         return;
       }
       case 'slot-ended':
-        this.slotClosed(slotIndex);
+        this.slotEnded(slotIndex);
         return;
       default:
         return;
     }
   }
 
-  /** The slot's stream ended (or its live consumer was detached): the run ends with its last slot. */
-  slotClosed(slotIndex: number): void {
-    if (this.ended || !this.slotOpen[slotIndex]) return;
-    this.slotOpen[slotIndex] = false;
+  /** The slot reached its terminal state: the status says so. */
+  private slotEnded(slotIndex: number): void {
+    if (this.slotDone[slotIndex]) return;
+    this.slotDone[slotIndex] = true;
     this.flush(slotIndex, true);
     this.modes[slotIndex] = null;
     this.publishStatus();
+  }
+
+  /**
+   * The slot's stream closed (or its live consumer was detached). The run's `end` follows its
+   * last slot's, once the engine has released the slot (the essential consumers, run.json
+   * included, have finished before optional ones are closed; the release follows within the same
+   * turn): a client that starts the next job on `end` finds the slots free and the files complete.
+   */
+  slotClosed(slotIndex: number): void {
+    if (this.ended || !this.slotOpen[slotIndex]) return;
+    this.slotEnded(slotIndex);
+    this.slotOpen[slotIndex] = false;
     if (this.slotOpen.some((open) => open)) return;
     this.ended = true;
+    setImmediate(() => this.sendEnd());
+  }
+
+  private sendEnd(): void {
     const status = this.options.status();
     const frame = this.record('end', { run_id: this.options.runId, status: status?.status ?? null }, null, false);
     for (const client of this.clients) client.finish(frame);
