@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { isIP } from 'node:net';
 import { ValidationError } from './errors.js';
 import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from './http/limits.js';
+import { DEFAULT_RECORDS_IN_MEMORY } from './jobs/job-table.js';
 import { parseHostAndPort } from './http/request-guard.js';
 
 export interface DaemonConfig {
@@ -33,6 +34,12 @@ export interface DaemonConfig {
    * admitted; null = the default, a few minutes of full-rate data on every slot (storage/free-space.ts); 0 = no check.
    */
   minFreeMb: number | null;
+  /**
+   * BOX_JOBS_IN_MEMORY: full records of ended jobs kept in memory (default 500); older jobs keep
+   * only their GET /jobs entry in memory and their record is read back from RUNS_ROOT/.jobs when
+   * asked for, so memory stays flat however many jobs the box runs.
+   */
+  jobsInMemory: number;
 }
 
 function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -130,5 +137,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig {
     chromiumPath: env.CHROMIUM_PATH || undefined,
     galPollIntervalMs: readInt(env, 'GAL_POLL_INTERVAL_MS', 2, 1, 1000),
     minFreeMb: (env.BOX_MIN_FREE_MB ?? '').trim() === '' ? null : readInt(env, 'BOX_MIN_FREE_MB', 0, 0, 100_000_000),
+    jobsInMemory: readInt(env, 'BOX_JOBS_IN_MEMORY', DEFAULT_RECORDS_IN_MEMORY, 0, 1_000_000),
   };
 }

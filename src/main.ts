@@ -123,7 +123,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   // Sources are read at scrape time, once the engine and the NAS service exist.
   const metrics = new BoxMetrics({
     identity: { boxId: config.boxId || hostname(), version: DRIVER_VERSION, build: config.build },
-    state: { jobsByState: () => countJobsByState(engine), busySlots: () => engine.busySlots.length, uploads: () => nas?.uploadStats() ?? null },
+    state: { jobsByState: () => countJobsByState(engine), busySlots: () => engine.busySlots.length, uploads: () => nas?.uploadStats() ?? null, jobRecordsInMemory: () => engine.memory.records },
     loopDelay: { window: () => loop.read(), totals: () => loop.totals() },
     slots: registry.list().map((e) => e.slot),
   });
@@ -137,6 +137,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     logger: logger.child({ component: 'jobs' }),
     versions: { beepbox: DRIVER_VERSION, node: process.version, api: API_VERSION },
     galPollIntervalMs: config.galPollIntervalMs,
+    recordsInMemory: config.jobsInMemory,
     onJobDone: (runId, runDir) => {
       nas?.notifyRunDirsChanged();
       if (nas?.configured) nas.enqueueUpload(runId, runDir);

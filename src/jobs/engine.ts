@@ -21,6 +21,7 @@ import type { JobPlan } from './job-plan.js';
 import { JOB_RECORD_SCHEMA, describeSlotNotes, type JobRecord } from './job-record.js';
 import { runMode } from './mode-runner.js';
 import { planJobProvenance } from './run-metadata.js';
+import { DEFAULT_RECORDS_IN_MEMORY, JobTable, jobStateOf, type JobTableFigures, type KnownJob } from './job-table.js';
 import { deriveJobState, isTerminal } from './progress.js';
 import { listSlotFiles } from './slot-files.js';
 import type { SlotContext, SlotEvent, SubscriberFactory } from './slot-events.js';
@@ -35,9 +36,12 @@ export interface SlotAccess {
   acquire(slot: string): Promise<SlotWorker>;
 }
 
+/** What the engine needs of the job store: saving, and reading back records it dropped from memory. */
+export type JobRecordStore = Pick<JobStore<JobRecord>, 'save' | 'delete' | 'flush' | 'isPersisted' | 'loadSync'>;
+
 export interface JobEngineDeps {
   slots: SlotAccess;
-  jobStore: JobStore<JobRecord>;
+  jobStore: JobRecordStore;
   runIndex: RunIndex;
   logger: Logger;
   versions: JobRecord['versions'];
@@ -46,6 +50,11 @@ export interface JobEngineDeps {
   /** Called once when a job ends `done` (NAS upload). */
   onJobDone?: (runId: string, runDir: string) => void;
   galPollIntervalMs?: number;
+  /**
+   * Full records of ended jobs kept in memory (BOX_JOBS_IN_MEMORY, default 500); older ones are
+   * read back from the job store when asked for (job-table.ts).
+   */
+  recordsInMemory?: number;
 }
 
 /** The live side of one slot of a job. */
@@ -59,9 +68,10 @@ export interface SlotRun {
 }
 
 export interface JobRuntime {
-  /** null for jobs recovered after a restart (they are terminal). */
+  /** null once the job has ended and its runners have finished (recovered jobs too). */
   readonly plan: JobPlan | null;
   readonly record: JobRecord;
+  /** One per slot while the job runs; empty once it has ended and its runners have finished. */
   readonly runs: readonly SlotRun[];
 }
 
@@ -85,21 +95,43 @@ export function newSlotRun(): SlotRun {
 }
 
 export class JobEngine {
-  private readonly jobs = new Map<string, JobRuntime>();
+  /** Every job known: live while it runs, compact once ended (job-table.ts). */
+  private readonly jobs: JobTable<JobRuntime>;
   /** slot → run_id of the non-terminal job holding it. */
   private readonly reservations = new Map<string, string>();
   private shuttingDown = false;
 
-  constructor(private readonly deps: JobEngineDeps) {}
+  constructor(private readonly deps: JobEngineDeps) {
+    this.jobs = new JobTable({ recordsInMemory: deps.recordsInMemory ?? DEFAULT_RECORDS_IN_MEMORY, files: deps.jobStore, logger: deps.logger });
+  }
 
   // ---- state the views and services read --------------------------------------------
 
+  /**
+   * A job with its full record: the running one, or for an ended job its record alone (which
+   * may be read back from the job store: a `DaemonError` if its file cannot be read). For views
+   * of one job; to walk every job use {@link knownJobs}, which reads no record.
+   */
   job(runId: string): JobRuntime | undefined {
+    const known = this.jobs.get(runId);
+    if (!known) return undefined;
+    if (known.live !== null) return known.live;
+    return { plan: null, record: this.jobs.record(runId)!, runs: [] };
+  }
+
+  /** A job's compact fields (run folder, slots, GET /jobs entry once ended); never reads a record. */
+  knownJob(runId: string): KnownJob<JobRuntime> | undefined {
     return this.jobs.get(runId);
   }
 
-  allJobs(): IterableIterator<JobRuntime> {
-    return this.jobs.values();
+  /** Every job known, newest first (GET /jobs order); never reads a record. */
+  knownJobs(): Iterable<KnownJob<JobRuntime>> {
+    return this.jobs.newestFirst();
+  }
+
+  /** How many jobs and full records the engine holds in memory. */
+  get memory(): JobTableFigures {
+    return this.jobs.figures;
   }
 
   /** Slot → run_id of its reserving job. */
@@ -113,7 +145,7 @@ export class JobEngine {
 
   /** Jobs loaded from the store after a restart (already made terminal by recovery). */
   adopt(record: JobRecord): void {
-    this.jobs.set(record.run_id, { plan: null, record, runs: record.slots.map(() => newSlotRun()) });
+    this.jobs.addCompact(record);
   }
 
   // ---- starting ----------------------------------------------------------------------
@@ -134,7 +166,7 @@ export class JobEngine {
     for (const s of slots) this.reservations.set(s, plan.runId);
 
     const job: JobRuntime = { plan, record: this.newRecord(plan), runs: plan.slots.map(() => newSlotRun()) };
-    this.jobs.set(plan.runId, job);
+    this.jobs.addLive(job);
     let created: string[] = [];
     try {
       created = await createRunFolder(plan.runDir);
@@ -201,7 +233,11 @@ export class JobEngine {
         this.deps.logger.info({ runId: r.run_id, status: state }, 'job ended');
       }
     }
-    this.deps.jobStore.save(r.run_id, r).catch((err: unknown) => this.deps.logger.error({ err, runId: r.run_id }, 'job record not saved'));
+    this.deps.jobStore.save(r.run_id, r).then(
+      // Now in its file: an ended job's record may leave memory if it is beyond the bound.
+      () => this.jobs.trim(),
+      (err: unknown) => this.deps.logger.error({ err, runId: r.run_id }, 'job record not saved'),
+    );
   }
 
   /**
@@ -223,14 +259,17 @@ export class JobEngine {
 
   /**
    * The slot's runner has ended: its device is stopped, the slot is free for the next job. When
-   * it was the job's last runner and the job is done, its files are complete (run.json included):
-   * hand it on (NAS upload).
+   * it was the job's last runner the job keeps only its compact form (plan, runners and live
+   * progress dropped), and if it is done its files are complete (run.json included): hand it on
+   * (NAS upload).
    */
   private releaseSlot(job: JobRuntime, i: number): void {
     const slot = job.record.slots[i]!.slot;
     if (this.reservations.get(slot) === job.record.run_id) this.reservations.delete(slot);
     job.runs[i]!.finished = true;
-    if (job.runs.every((r) => r.finished) && job.record.status === 'done') this.deps.onJobDone?.(job.record.run_id, job.record.run_dir);
+    if (!job.runs.every((r) => r.finished)) return;
+    this.jobs.compact(job.record.run_id);
+    if (job.record.status === 'done') this.deps.onJobDone?.(job.record.run_id, job.record.run_dir);
   }
 
   private openStream(job: JobRuntime, plan: JobPlan, i: number, log: Logger, onFailure: (message: string) => void): SlotStream {
@@ -322,8 +361,10 @@ export class JobEngine {
 
   /** Requests the cancel of every live slot of a job; their runners end them `cancelled`. */
   cancel(runId: string): { run_id: string; status: string } {
-    const job = this.jobs.get(runId);
-    if (!job) throw new DaemonError('jobs.not_found', 'Unknown run_id');
+    const known = this.jobs.get(runId);
+    if (!known) throw new DaemonError('jobs.not_found', 'Unknown run_id');
+    if (known.live === null) return { run_id: runId, status: known.overview.status };
+    const job = known.live;
     const state = deriveJobState(job.record.slots.map((s) => s.status));
     if (isTerminal(state)) return { run_id: runId, status: state };
     job.record.slots.forEach((s, i) => {
@@ -340,7 +381,7 @@ export class JobEngine {
   async shutdown(timeoutMs = 10_000): Promise<void> {
     this.shuttingDown = true;
     const runners: Promise<void>[] = [];
-    for (const job of this.jobs.values()) {
+    for (const job of this.jobs.liveJobs()) {
       for (const run of job.runs) {
         run.abort.abort();
         if (run.runner) runners.push(run.runner);
@@ -355,13 +396,13 @@ export class JobEngine {
 
   /** Run directories referenced by non-terminal jobs (NAS upload waits, retention skips). */
   isRunDirBusy(runDir: string): boolean {
-    for (const job of this.jobs.values()) if (job.record.run_dir === runDir && !isTerminal(job.record.status)) return true;
+    for (const job of this.jobs.liveJobs()) if (job.record.run_dir === runDir && !isTerminal(job.record.status)) return true;
     return false;
   }
 
-  /** Retention removed a run directory: forget its terminal jobs. */
+  /** Retention removed a run directory: forget its terminal jobs (their compact fields say which). */
   async forgetRunDir(runDir: string): Promise<string[]> {
-    const ids = [...this.jobs.values()].filter((j) => j.record.run_dir === runDir && isTerminal(j.record.status)).map((j) => j.record.run_id);
+    const ids = this.jobs.inRunDir(runDir).filter((j) => isTerminal(jobStateOf(j))).map((j) => j.runId);
     for (const id of ids) {
       this.jobs.delete(id);
       await this.deps.jobStore.delete(id);

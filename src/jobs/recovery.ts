@@ -1,7 +1,9 @@
 /**
  * Restart recovery (rest-api.md 4.8): loads the persisted job records; slots that were live
  * when the daemon died become `failed` ("interrupted by server restart") with the partial files
- * of their interrupted mode listed, and every job is handed to the engine for the views.
+ * of their interrupted mode listed, and every job is handed to the engine for the views. Records
+ * are loaded one at a time: the engine keeps only the latest few in full (job-table.ts), so a
+ * restart after weeks of jobs does not hold every record at once.
  */
 import type { Logger } from 'pino';
 import type { JobStore } from '../storage/job-store.js';
@@ -43,9 +45,10 @@ export async function recoverJobs(
   engine: JobEngine,
   deps: { runsRoot: string; jobStore: JobStore<JobRecord>; logger: Logger; runMetadata?: RunMetadataFiles<JobProvenance> },
 ): Promise<number> {
-  const stored = await deps.jobStore.loadAll();
   const at = new Date().toISOString();
-  for (const { record } of stored) {
+  let loaded = 0;
+  for await (const { record } of deps.jobStore.loadEach()) {
+    loaded++;
     let changed = false;
     for (const s of record.slots) {
       if (isTerminal(s.status)) continue;
@@ -68,6 +71,6 @@ export async function recoverJobs(
     }
     engine.adopt(record);
   }
-  if (stored.length > 0) deps.logger.info({ jobs: stored.length }, 'job records loaded');
-  return stored.length;
+  if (loaded > 0) deps.logger.info({ jobs: loaded, recordsInMemory: engine.memory.records }, 'job records loaded');
+  return loaded;
 }

@@ -4,16 +4,29 @@
  * GET /devices/status. Nothing here changes state.
  */
 import { DaemonError } from '../errors.js';
-import type { JobEngine, JobRuntime } from './engine.js';
+import type { JobEngine } from './engine.js';
 import type { LiveProgress } from './subscribers/progress-subscriber.js';
 import { computeJobProgress, computeSlotProgress, deriveJobState, isTerminal } from './progress.js';
-import type { ModeResult } from './job-record.js';
+import type { JobRecord, ModeResult } from './job-record.js';
 import type { DeviceInfo, DeviceStatusEntry, JobOverview, JobStatus, SlotModeResult, SlotStatus } from './types.js';
 
-function slotStatus(job: JobRuntime, i: number, now: number): SlotStatus {
+/**
+ * What a view is built from: the job's record and, while its slots run, their live progress. A
+ * job that ended and whose runners finished has no live side any more (`runs` empty): its views
+ * come from the record alone, the same whether the record is in memory or read back from its file.
+ */
+export interface JobView {
+  readonly record: JobRecord;
+  readonly runs: ReadonlyArray<{ readonly live: LiveProgress }>;
+}
+
+/** The live progress of a slot that has none (ended, or recovered after a restart). */
+const NO_LIVE: LiveProgress = Object.freeze({ pointsDone: 0, rows: 0 });
+
+function slotStatus(job: JobView, i: number, now: number): SlotStatus {
   const r = job.record;
   const s = r.slots[i]!;
-  const live = job.runs[i]!.live;
+  const live = job.runs[i]?.live ?? NO_LIVE;
   const terminal = isTerminal(s.status);
   const running = s.status === 'running';
   const figures = computeSlotProgress({
@@ -84,7 +97,7 @@ function modeResultView(r: ModeResult): SlotModeResult {
   };
 }
 
-export function buildJobStatus(job: JobRuntime, now = Date.now()): JobStatus {
+export function buildJobStatus(job: JobView, now = Date.now()): JobStatus {
   const r = job.record;
   const slots = r.slots.map((_, i) => slotStatus(job, i, now));
   const status = deriveJobState(slots.map((s) => s.status));
@@ -126,27 +139,39 @@ export function getJobStatus(engine: JobEngine, runId: string): JobStatus {
 export function getJobStatuses(engine: JobEngine, runIds: readonly string[]): JobStatus[] {
   const ids = runIds.filter((id) => id !== '');
   if (ids.length === 0) throw new DaemonError('jobs.missing_run_ids', 'No run_ids provided');
-  const unknown = [...new Set(ids.filter((id) => !engine.job(id)))].sort();
+  const unknown = [...new Set(ids.filter((id) => !engine.knownJob(id)))].sort();
   if (unknown.length > 0) throw new DaemonError('jobs.run_ids_unknown', `Unknown run_ids: ${unknown.join(', ')}`, { details: { run_ids: unknown } });
   const now = Date.now();
   return ids.map((id) => buildJobStatus(engine.job(id)!, now));
 }
 
+/** A job's entry in GET /jobs. */
+export function buildJobOverview(job: JobView, now = Date.now()): JobOverview {
+  const s = buildJobStatus(job, now);
+  return { run_id: s.run_id, mode: s.mode, status: s.status, started_at: s.started_at, ended_at: s.ended_at, devices: job.record.slots.map((x) => x.slot), group_id: s.group_id };
+}
+
+/** The group keys GET /jobs?group_id= matches a job by, lower-cased: its group label and storage subfolder. */
+export function jobGroupKeys(record: Pick<JobRecord, 'group_label' | 'storage_subfolder'>): string[] {
+  return [record.group_label, record.storage_subfolder].filter((v): v is string => !!v).map((v) => v.toLowerCase());
+}
+
+/**
+ * GET /jobs, newest first (started_at, then run_id, descending: the engine keeps its jobs in that
+ * order). An ended job's entry is the one the engine fixed when it ended; no record is read.
+ */
 export function listJobs(engine: JobEngine, filter: { state?: 'incomplete' | 'completed'; groupId?: string }): JobOverview[] {
   const group = filter.groupId?.trim().toLowerCase() ?? '';
   const out: JobOverview[] = [];
   const now = Date.now();
-  for (const job of engine.allJobs()) {
-    const s = buildJobStatus(job, now);
-    if (filter.state === 'incomplete' && isTerminal(s.status)) continue;
-    if (filter.state === 'completed' && !isTerminal(s.status)) continue;
-    if (group !== '') {
-      const labels = [job.record.group_label, job.record.storage_subfolder].filter((v): v is string => !!v).map((v) => v.toLowerCase());
-      if (!labels.includes(group)) continue;
-    }
-    out.push({ run_id: s.run_id, mode: s.mode, status: s.status, started_at: s.started_at, ended_at: s.ended_at, devices: job.record.slots.map((x) => x.slot), group_id: s.group_id });
+  for (const job of engine.knownJobs()) {
+    if (group !== '' && !job.groups.includes(group)) continue;
+    const overview = job.live === null ? job.overview : buildJobOverview(job.live, now);
+    if (filter.state === 'incomplete' && isTerminal(overview.status)) continue;
+    if (filter.state === 'completed' && !isTerminal(overview.status)) continue;
+    out.push(overview);
   }
-  return out.sort((a, b) => (a.started_at === b.started_at ? (a.run_id < b.run_id ? 1 : -1) : a.started_at < b.started_at ? 1 : -1));
+  return out;
 }
 
 const IDLE_FIGURES = {

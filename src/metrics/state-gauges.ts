@@ -25,6 +25,8 @@ export interface StateSources {
   busySlots(): number;
   /** null while no NAS service is wired (the gauges then read 0). */
   uploads(): UploadStats | null;
+  /** Full job records held in memory (running jobs', the latest ended ones kept, a few read back); absent = not exported. */
+  jobRecordsInMemory?(): number;
 }
 
 export interface BoxIdentity {
@@ -75,6 +77,18 @@ export function registerStateGauges(registry: Registry, sources: StateSources, i
       this.set(sources.busySlots());
     },
   });
+
+  const recordsInMemory = sources.jobRecordsInMemory?.bind(sources);
+  if (recordsInMemory) {
+    new Gauge({
+      name: 'beepbox_job_records_in_memory',
+      help: 'Full job records held in memory: running jobs, the BOX_JOBS_IN_MEMORY jobs that ended last, and a few read back from the job store.',
+      registers: [registry],
+      collect() {
+        this.set(recordsInMemory());
+      },
+    });
+  }
 
   const uploads = (): UploadStats => sources.uploads() ?? NO_UPLOADS;
   new Gauge({

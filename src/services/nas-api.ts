@@ -8,7 +8,7 @@ import type { NasApi } from './api.js';
 export function createNasApi(nas: NasService, engine: JobEngine, runIndex: RunIndex): NasApi {
   /** A job's folder, else the index's lookup; never a folder that a symlink leads out of RUNS_ROOT. */
   const runDirOf = async (runId: string): Promise<string> => {
-    const known = engine.job(runId)?.record.run_dir;
+    const known = engine.knownJob(runId)?.runDir;
     if (known === undefined) return runIndex.resolve(runId);
     if (await runIndex.leadsOutOfRoot(known)) throw runNotFound();
     return known;

@@ -19,10 +19,11 @@ export function createRunService(engine: JobEngine, runIndex: RunIndex, pool: Zi
    * itself; a job's recorded folder is checked here, in case one was swapped in since).
    */
   async function scope(runId: string): Promise<{ runDir: string; slots: string[] }> {
-    const known = engine.job(runId)?.record;
+    // The job's compact fields: no record is read for a file or a ZIP.
+    const known = engine.knownJob(runId);
     if (known) {
-      if (await runIndex.leadsOutOfRoot(known.run_dir)) throw runNotFound();
-      return { runDir: known.run_dir, slots: known.slots.map((s) => s.slot) };
+      if (await runIndex.leadsOutOfRoot(known.runDir)) throw runNotFound();
+      return { runDir: known.runDir, slots: [...known.slots] };
     }
     const runDir = await runIndex.resolve(runId);
     let slots: string[] = [];

@@ -25,6 +25,7 @@
  *    to its file again; so the reason a slot failed survives a restart on a disk that stayed full.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, statfs, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -200,16 +201,26 @@ export class JobStore<T> {
    * the first `save`.
    */
   async loadAll(): Promise<StoredJob<T>[]> {
+    const out: StoredJob<T>[] = [];
+    for await (const job of this.loadEach()) out.push(job);
+    return out.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+  }
+
+  /**
+   * `loadAll` one record at a time (files in run_id order, then records noted in `.unsaved` whose
+   * file was never created), so that a restart after weeks of jobs never holds every record at
+   * once. Iterate to the end: the note is tidied up after the last record.
+   */
+  async *loadEach(): AsyncGenerator<StoredJob<T>> {
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     const noted = await this.#readNote();
     let noteChanged = false;
-    const out: StoredJob<T>[] = [];
     for (const name of names.sort()) {
       const path = join(this.dir, name);
       if (name.startsWith('.') && name.endsWith(ATOMIC_TMP_SUFFIX)) {
@@ -229,7 +240,7 @@ export class JobStore<T> {
         const fileTime = (await stat(path).catch(() => null))?.mtimeMs ?? -Infinity;
         const record = this.#parseNoted(runId, note);
         if (record !== null && Date.parse(note.at) >= fileTime) {
-          out.push({ runId, record });
+          yield { runId, record };
           continue;
         }
         if (record === null) noteChanged = true;
@@ -247,16 +258,33 @@ export class JobStore<T> {
         this.#logger?.warn({ runId }, 'job store: record rejected; skipped');
         continue;
       }
-      out.push({ runId, record: value });
+      yield { runId, record: value };
     }
     // Noted records whose file was never created.
     for (const [runId, note] of noted) {
       const record = this.#parseNoted(runId, note);
-      if (record !== null) out.push({ runId, record });
+      if (record !== null) yield { runId, record };
       else noteChanged = true;
     }
     if (noteChanged) void this.#writeNote().catch(() => undefined);
-    return out.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+  }
+
+  /**
+   * Whether the job's latest saved state is in its file: no write of it queued or running, none
+   * failed. Only then may a caller drop the record from memory and read it back with `loadSync`.
+   */
+  isPersisted(runId: string): boolean {
+    return !this.#lanes.has(runId) && !this.#failed.has(runId);
+  }
+
+  /**
+   * A job's record read from its file now, synchronously (one small file, for a view answering a
+   * request). Throws when the file is missing, unreadable, not JSON or rejected by `isRecord`.
+   */
+  loadSync(runId: string): T {
+    const value: unknown = JSON.parse(readFileSync(this.pathOf(runId), 'utf8'));
+    if (!this.#isRecord(value)) throw new Error(`job store: the record of ${runId} is rejected`);
+    return value;
   }
 
   /** A record from `.unsaved`, also queued for writing to its own file; null if unusable. */

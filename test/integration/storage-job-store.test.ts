@@ -220,3 +220,28 @@ test('full disk: the reserve is released for a record; if even that is not enoug
   assert.equal(restarted.hasReserve, true);
   assert.equal((await stat(restarted.reservePath)).size, 256 * 1024);
 });
+
+test('isPersisted is false while a write is queued or failed; loadSync reads the file back; loadEach yields one record at a time', async (t) => {
+  const root = await makeRoot(t);
+  const store = new JobStore<Rec>(root, { isRecord: (v): v is Rec => typeof (v as Rec | null)?.state === 'number', retryIntervalMs: 60_000 });
+  await store.init();
+  t.after(() => store.close());
+  const saved = store.save('run_a', makeRecord(3));
+  assert.equal(store.isPersisted('run_a'), false, 'its write is on its way');
+  await saved;
+  assert.equal(store.isPersisted('run_a'), true);
+  assert.deepEqual(store.loadSync('run_a'), makeRecord(3));
+  assert.throws(() => store.loadSync('run_missing'), /ENOENT/);
+  await writeFile(store.pathOf('run_bad'), JSON.stringify({ state: 'no' }));
+  assert.throws(() => store.loadSync('run_bad'), /rejected/);
+
+  // A write that fails (its path is taken by a directory) leaves the record unpersisted.
+  await mkdir(store.pathOf('run_dir'));
+  await assert.rejects(store.save('run_dir', makeRecord(1)));
+  assert.equal(store.isPersisted('run_dir'), false, 'failed: the record must stay in memory');
+
+  await store.save('run_b', makeRecord(4));
+  const seen: string[] = [];
+  for await (const { runId } of store.loadEach()) seen.push(runId);
+  assert.deepEqual(seen, ['run_a', 'run_b', 'run_dir'], 'files in run_id order, the failed one from the unsaved-records note');
+});
