@@ -20,7 +20,8 @@
  * - checkpoints: after the warm-up (`start`), every `--report-every-s` and at the end. Each one
  *   first tries POST /admin/rescan with jobs running (409 devices.busy expected, counted apart),
  *   then lets the running jobs finish (no new ones), samples the daemon in that quiet state
- *   (RSS, fds, threads, descendant processes, simulators' RSS) and rescans for real
+ *   (RSS, fds, threads, descendant processes, simulators' RSS, and from GET /metrics the jobs it
+ *   knows and the full job records it keeps in memory, bounded by BOX_JOBS_IN_MEMORY) and rescans for real
  *   (200 and every slot back expected), then resumes. The event-loop delay of a checkpoint is
  *   the median of the daemon's 10 s windows (GET /health `event_loop_delay`) seen under load
  *   since the previous checkpoint.
@@ -55,6 +56,10 @@ const DRAIN_TIMEOUT_S = 90;
 const LEFTOVER_GRACE_MS = 5000;
 /** Quiet time between the last job's end and a checkpoint's sample. */
 const SETTLE_MS = 2000;
+/** The daemon's bound on full job records of ended jobs (its BOX_JOBS_IN_MEMORY, inherited from this environment). */
+const RECORDS_BOUND = Number(process.env.BOX_JOBS_IN_MEMORY?.trim() || 500);
+/** Records read back from the job store that the daemon may cache on top of the bound (job-table.ts). */
+const READ_BACK_CACHE = 16;
 
 const MIB = 2 ** 20;
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -419,6 +424,9 @@ interface Totals {
 
 interface Checkpoint extends ProcFigures {
   label: string;
+  /** From GET /metrics: jobs the daemon knows (`beepbox_jobs`, all states) and full records it keeps (null: not read). */
+  jobs_known: number | null;
+  job_records_in_memory: number | null;
   at_s: number;
   eld_p99_ms: number | null;
   eld_max_ms: number | null;
@@ -815,6 +823,16 @@ class Soak {
     }
   }
 
+  /** Jobs known and job records kept in memory, from the daemon's GET /metrics. */
+  async readJobsInMemory(): Promise<Pick<Checkpoint, 'jobs_known' | 'job_records_in_memory'>> {
+    const reply = this.daemonAlive ? await this.api.call('GET /metrics', 'GET', '/metrics', { raw: true }) : null;
+    const text = reply?.status === 200 ? (reply.raw?.toString('utf8') ?? '') : '';
+    const values = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+    const jobs = values('beepbox_jobs');
+    const records = values('beepbox_job_records_in_memory');
+    return { jobs_known: jobs.length > 0 ? jobs.reduce((a, b) => a + b, 0) : null, job_records_in_memory: records[0] ?? null };
+  }
+
   async checkpoint(label: string, rescanAfter: boolean): Promise<Checkpoint> {
     const since = this.checkpoints.at(-1)?.at_s ?? this.opts.warmupS / 3;
     const windows = this.eld.filter((e) => !e.paused && (e.at - this.t0) / 1000 >= since);
@@ -828,9 +846,11 @@ class Soak {
     const drainS = (performance.now() - drainStart) / 1000;
     if (!this.stopped) await this.sleep(SETTLE_MS);
     const proc = await readProcFigures(this.daemon.child.pid!, Number(new URL(this.daemon.url).port), this.sims.map((s) => s.child.pid!));
+    const jobsInMemory = await this.readJobsInMemory();
     const cpu = await readCpuSteal();
     const cp: Checkpoint = {
       label,
+      ...jobsInMemory,
       at_s: round(this.elapsedS, 1),
       ...proc,
       eld_p99_ms: windows.length > 0 ? round(median(windows.map((w) => w.p99_ms))) : null,
@@ -877,7 +897,7 @@ function describeCheckpoint(cp: Checkpoint): string {
   return (
     `[soak ${m}:${String(s).padStart(2, '0')} ${cp.label}] daemon RSS ${cp.daemon_rss_mib} MiB (anon ${cp.daemon_rss_anon_mib}), fds ${cp.daemon_fds} (${cp.daemon_fds_http} HTTP), ` +
     `threads ${cp.daemon_threads}, children ${cp.daemon_children}${children ? ` (${children})` : ''}, sims RSS ${cp.sims_rss_mib} MiB, ` +
-    `ELD p99 ${cp.eld_p99_ms ?? '-'} ms (max ${cp.eld_max_ms ?? '-'}), jobs ended ${cp.jobs_ended}, points ${cp.points}, lost ${cp.lost}, ` +
+    `ELD p99 ${cp.eld_p99_ms ?? '-'} ms (max ${cp.eld_max_ms ?? '-'}), jobs ended ${cp.jobs_ended}, jobs kept in memory ${cp.job_records_in_memory ?? '-'} of ${cp.jobs_known ?? '-'} known, points ${cp.points}, lost ${cp.lost}, ` +
     `HTTP ${http}, unexpected ${cp.unexpected_errors}, drain ${cp.drain_s} s, load ${cp.loadavg_1m}, steal ${cp.cpu_steal_pct} %, bench ELD max ${cp.bench_eld_max_ms} ms${cp.daemon_alive ? '' : ', DAEMON DEAD'}`
   );
 }
@@ -903,6 +923,14 @@ function flatness(start: Checkpoint, end: Checkpoint): Row[] {
     rows.push({ figure, start: String(a), end: String(b), change: `${b - a >= 0 ? '+' : ''}${b - a}`, verdict: Math.abs(b - a) <= tolerance ? `ok (±${tolerance})` : `CHANGED (> ±${tolerance})` });
   };
   growth('daemon RSS (MiB)', start.daemon_rss_mib, end.daemon_rss_mib, 20);
+  const kept = end.job_records_in_memory;
+  rows.push({
+    figure: 'jobs kept in memory (full records) of jobs known',
+    start: `${start.job_records_in_memory ?? '-'} of ${start.jobs_known ?? '-'}`,
+    end: `${kept ?? '-'} of ${end.jobs_known ?? '-'}`,
+    change: `bound ${RECORDS_BOUND} (+${READ_BACK_CACHE} read back)`,
+    verdict: kept === null ? 'no data' : kept <= RECORDS_BOUND + READ_BACK_CACHE ? 'ok (within the bound)' : 'ABOVE THE BOUND',
+  });
   rows.push({ figure: 'of it anonymous (MiB)', start: String(start.daemon_rss_anon_mib), end: String(end.daemon_rss_anon_mib), change: `${end.daemon_rss_anon_mib - start.daemon_rss_anon_mib >= 0 ? '+' : ''}${round(end.daemon_rss_anon_mib - start.daemon_rss_anon_mib, 1)}`, verdict: 'info' });
   equal('daemon fds, HTTP connections aside', start.daemon_fds - start.daemon_fds_http, end.daemon_fds - end.daemon_fds_http, 2);
   rows.push({ figure: 'daemon fds, all (HTTP connections)', start: `${start.daemon_fds} (${start.daemon_fds_http})`, end: `${end.daemon_fds} (${end.daemon_fds_http})`, change: `${end.daemon_fds - start.daemon_fds >= 0 ? '+' : ''}${end.daemon_fds - start.daemon_fds}`, verdict: 'info' });
