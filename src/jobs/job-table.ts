@@ -10,7 +10,7 @@
  * - **live** from its start until it is terminal and every slot runner has ended: what the engine
  *   needs to run it (plan, record, abort controllers, runners, live progress);
  * - **compact** afterwards: its GET /jobs entry (fixed from then on), run folder, slot names and
- *   group keys, a few hundred bytes. Its full record stays in memory while it is one of the
+ *   group keys, about 1 KB. Its full record stays in memory while it is one of the
  *   `recordsInMemory` jobs that ended last, and beyond that bound for as long as its latest state
  *   is not in its file (a save on its way, a write that failed and is retried). Older records are
  *   read back from their files when a view asks (GET /jobs/{id}, POST /jobs/status, a run's live
