@@ -75,6 +75,9 @@ export interface JobRuntime {
   readonly runs: readonly SlotRun[];
 }
 
+/** How long a new job waits for a slot whose previous job has just ended there (awaitEndingSlots). */
+const RELEASE_WAIT_MS = 10_000;
+
 const nowIso = (): string => new Date().toISOString();
 
 /** Resolves with `promise`, or rejects as soon as `signal` aborts (the promise runs on unobserved). */
@@ -99,6 +102,8 @@ export class JobEngine {
   private readonly jobs: JobTable<JobRuntime>;
   /** slot → run_id of the non-terminal job holding it. */
   private readonly reservations = new Map<string, string>();
+  /** Callbacks waiting for a slot whose job has ended there to be released (see awaitEndingSlots). */
+  private readonly releaseWaiters = new Map<string, Array<() => void>>();
   private shuttingDown = false;
 
   constructor(private readonly deps: JobEngineDeps) {
@@ -161,6 +166,8 @@ export class JobEngine {
     if (this.shuttingDown) throw new DaemonError('jobs.shutting_down', 'The daemon is shutting down');
     if (this.jobs.has(plan.runId) || this.deps.runIndex.has(plan.runId)) throw new DaemonError('jobs.run_id_conflict', 'run_id already exists');
     const slots = plan.slots.map((s) => s.slot);
+    await this.awaitEndingSlots(slots);
+    if (this.shuttingDown) throw new DaemonError('jobs.shutting_down', 'The daemon is shutting down');
     const busy = slots.filter((s) => this.reservations.has(s)).sort();
     if (busy.length > 0) throw new DaemonError('jobs.slots_busy', `Slots busy: ${busy.join(', ')}`, { details: { slots: busy } });
     for (const s of slots) this.reservations.set(s, plan.runId);
@@ -187,6 +194,34 @@ export class JobEngine {
     this.deps.logger.info({ runId: plan.runId, slots, modes: plan.steps.map((s) => s.token) }, 'job started');
     for (const [i, run] of job.runs.entries()) run.runner = this.runSlot(job, plan, i);
     return job;
+  }
+
+  /**
+   * A slot whose job already reads as ended there (done, failed, cancelled) stays reserved while
+   * its consumers finish (run.json, plots, the live stream's end) and its device is stopped. A
+   * client that starts the next job as soon as it sees the end must not get `jobs.slots_busy`
+   * for that short tail: wait for those slots to be released, for at most `timeoutMs`. Slots
+   * held by a job still running there are not waited for (the check after this refuses them).
+   */
+  private async awaitEndingSlots(slots: readonly string[], timeoutMs = RELEASE_WAIT_MS): Promise<void> {
+    const ending = slots.filter((slot) => this.isEnding(slot));
+    if (ending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const released = ending.map((slot) => new Promise<void>((resolve) => {
+      const waiters = this.releaseWaiters.get(slot) ?? [];
+      waiters.push(resolve);
+      this.releaseWaiters.set(slot, waiters);
+    }));
+    await Promise.race([Promise.all(released), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** The slot is reserved by a job whose slot has already reached its terminal state. */
+  private isEnding(slot: string): boolean {
+    const runId = this.reservations.get(slot);
+    if (runId === undefined) return false;
+    const status = this.jobs.get(runId)?.live?.record.slots.find((s) => s.slot === slot)?.status;
+    return status !== undefined && isTerminal(status);
   }
 
   private newRecord(plan: JobPlan): JobRecord {
@@ -266,6 +301,9 @@ export class JobEngine {
   private releaseSlot(job: JobRuntime, i: number): void {
     const slot = job.record.slots[i]!.slot;
     if (this.reservations.get(slot) === job.record.run_id) this.reservations.delete(slot);
+    const waiters = this.releaseWaiters.get(slot);
+    this.releaseWaiters.delete(slot);
+    for (const resolve of waiters ?? []) resolve();
     job.runs[i]!.finished = true;
     if (!job.runs.every((r) => r.finished)) return;
     this.jobs.compact(job.record.run_id);

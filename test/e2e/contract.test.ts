@@ -545,7 +545,7 @@ describe('jobs', () => {
     for (const r of ['files', 'file?path=x.csv', 'zip']) assertEnvelope(await daemon.get(`/runs/unknown_run/${r}`), 404, 'runs.not_found', 'Run not found');
     const files = await daemon.get('/runs/contract-first/files');
     assert.equal(files.status, 200);
-    assert.deepEqual(files.json, { files: first.slots[0]!.files });
+    assert.deepEqual(files.json, { files: [...first.slots[0]!.files, 'run.json'] }, "the slot's files and the run's provenance file");
 
     const health = await daemon.get<NasHealthLike>('/nas/health');
     assert.equal(health.status, 200);
