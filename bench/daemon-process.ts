@@ -15,11 +15,12 @@ export interface DaemonProcess {
 /**
  * `cli`: another build's dist/src/cli/main.js, to compare two builds in one run. `onLogLine`
  * receives each stdout line (pino JSON) after the listening line; without it they are dropped.
+ * `nodeArgs`: Node flags the bench itself needs (e.g. `--require` of bench/thread-names.ts).
  */
-export async function spawnDaemon(env: Record<string, string>, cli = CLI, onLogLine?: (line: string) => void): Promise<DaemonProcess> {
+export async function spawnDaemon(env: Record<string, string>, cli = CLI, onLogLine?: (line: string) => void, nodeArgs: readonly string[] = []): Promise<DaemonProcess> {
   // BENCH_DAEMON_NODE_ARGS: extra Node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--expose-gc', ...extra, cli, 'serve'], {
+  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, ...extra, cli, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

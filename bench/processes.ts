@@ -2,10 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLK_TCK, parseStatCpuTicks } from './thread-cpu.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const CLK_TCK = 100;
 
 export interface SimProcess {
   child: ChildProcess;
@@ -23,6 +24,21 @@ export async function startSimProcess(count: number, dir: string): Promise<SimPr
   throw new Error('simulator exited before reporting its ports');
 }
 
+/**
+ * `slots` virtual potentiostats spread over simulator processes of at most `perProcess` each
+ * (folders p0, p1, … under `dir`); their ports in order.
+ */
+export async function startSimProcesses(slots: number, perProcess: number, dir: string): Promise<SimProcess[]> {
+  const procs: SimProcess[] = [];
+  try {
+    for (let left = slots, i = 0; left > 0; i++, left -= perProcess) procs.push(await startSimProcess(Math.min(perProcess, left), join(dir, `p${i}`)));
+  } catch (err) {
+    await Promise.all(procs.map(stopSimProcess));
+    throw err;
+  }
+  return procs;
+}
+
 export async function stopSimProcess(p: SimProcess): Promise<void> {
   // exitCode stays null when the process died of a signal: then 'exit' has been and gone.
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
@@ -33,9 +49,7 @@ export async function stopSimProcess(p: SimProcess): Promise<void> {
 /** CPU seconds (user + system) from a /proc stat file (a process, or one thread under task/). */
 async function statCpuSeconds(path: string): Promise<number> {
   try {
-    const stat = await readFile(path, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return parseStatCpuTicks(await readFile(path, 'utf8')) / CLK_TCK;
   } catch {
     return 0;
   }
