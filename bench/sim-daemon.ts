@@ -15,6 +15,8 @@ export interface SimDaemon {
   sims: SimProcess[];
   /** Slot names, sorted (GET /devices). */
   slots: string[];
+  /** The daemon's RUNS_ROOT (a temp folder, removed by stop). */
+  runsRoot: string;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startSimDaemon(slots: number, perSim: number, loopWindowS:
       ['--require', THREAD_NAMES_PRELOAD],
     );
     const names = await waitForDevices(daemon.url, slots);
-    return { daemon, sims, slots: names, stop };
+    return { daemon, sims, slots: names, runsRoot: join(dir, 'runs'), stop };
   } catch (err) {
     await stop();
     throw err;
