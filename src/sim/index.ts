@@ -4,4 +4,5 @@ export { ElectrochemicalCell, DEFAULT_CELL_PARAMS, type CellModel, type CellPara
 export { AnalogFrontEnd, type FrontEndOptions } from './analog-front-end.js';
 export { DeviceLink, type DeviceLinkOptions, type LinkCounters, type LinkTimers, type LinkEvent, type DisconnectReason } from './link.js';
 export { PtyEndpoint, SimPacer, type PtyEndpointOptions, type PtyEvent } from './pty.js';
-export { startSimulators, runSimCommand, type SimulatorOptions, type SimulatorSet } from './run-sim.js';
+export { startSimulators, runSimCommand, type SimPtyKind, type SimulatorOptions, type SimulatorSet } from './run-sim.js';
+export { DirectPtyFactory, type DirectPty } from './direct-pty.js';

@@ -8,6 +8,11 @@
  * - RESET (0xE1, p[0] ≠ 0): the link drops ~25 ms after the reply; socat is killed and,
  *   like a USB re-enumeration, a new pty appears at the same symlink `reenumerateMs` later.
  *
+ * With a `DirectPtyFactory` (direct-pty.ts) there is no relay: the simulator holds the pty's
+ * master itself and the symlink points to its slave; unplug and RESET close the master (the
+ * host sees the same hang-up) and re-enumeration opens a new pty. If a direct pty cannot be
+ * set up (no python3, no /dev/ptmx), the endpoint says so and falls back to socat.
+ *
  * socat never outlives the simulator, even a SIGKILLed one: it exits by itself at EOF on its
  * stdin (our pipe) after its half-close timeout, and on Linux it is started through
  * `setpriv --pdeathsig KILL` (PR_SET_PDEATHSIG, then exec: same PID, no extra process), so the
@@ -19,8 +24,9 @@
  * because the device rebases its schedule.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { lstat, readlink, unlink } from 'node:fs/promises';
+import { lstat, readlink, symlink, unlink } from 'node:fs/promises';
 import type { VirtualPotentiostat } from './device.js';
+import type { DirectPty, DirectPtyFactory } from './direct-pty.js';
 import type { DeviceLink } from './link.js';
 
 export interface PtyEndpointOptions {
@@ -29,6 +35,8 @@ export interface PtyEndpointOptions {
   link: DeviceLink;
   /** socat executable. Default 'socat'. */
   socatPath?: string;
+  /** Opens ptys without a relay process (shared by a simulator's endpoints to batch them). Default: none, socat relays. */
+  directPtys?: DirectPtyFactory;
   /** Delay between the drop after RESET and the new pty (ms). Default 300. */
   reenumerateMs?: number;
   /** How long to wait for socat to create the pty (ms). Default 20000 (spawning 64 at once on a loaded 2-core box takes seconds). */
@@ -54,7 +62,9 @@ export class PtyEndpoint {
   private readonly reenumerateMs: number;
   private readonly readyTimeoutMs: number;
   private readonly onEvent: (event: PtyEvent) => void;
+  private readonly directPtys: DirectPtyFactory | null;
   private child: ChildProcessWithoutNullStreams | null = null;
+  private direct: DirectPty | null = null;
   private closed = false;
   private reenumerateTimer: ReturnType<typeof setTimeout> | null = null;
   /** Settles when the current start/stop transition is done. */
@@ -64,16 +74,17 @@ export class PtyEndpoint {
     this.path = options.path;
     this.link = options.link;
     this.socatPath = options.socatPath ?? 'socat';
+    this.directPtys = options.directPtys ?? null;
     this.reenumerateMs = options.reenumerateMs ?? 300;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.onEvent = options.onEvent ?? (() => undefined);
     this.link.on('disconnect', (reason) => {
-      this.transition = this.transition.then(() => this.killSocat()).then(() => {
+      this.transition = this.transition.then(() => this.takeDown()).then(() => {
         this.onEvent({ type: 'down', path: this.path, reason });
         if (reason === 'reset' && !this.closed) {
           this.reenumerateTimer = setTimeout(() => {
             this.reenumerateTimer = null;
-            if (!this.closed) this.transition = this.transition.then(() => this.spawnSocat()).catch((error: Error) => this.onEvent({ type: 'error', path: this.path, error }));
+            if (!this.closed) this.transition = this.transition.then(() => this.bringUp()).catch((error: Error) => this.onEvent({ type: 'error', path: this.path, error }));
           }, this.reenumerateMs);
         }
       });
@@ -82,12 +93,12 @@ export class PtyEndpoint {
 
   /** True while a pty exists for this device. */
   get isUp(): boolean {
-    return this.child !== null;
+    return this.child !== null || this.direct !== null;
   }
 
   /** Creates the pty and resolves once the symlink exists. */
   start(): Promise<void> {
-    const run = this.transition.then(() => this.spawnSocat());
+    const run = this.transition.then(() => this.bringUp());
     this.transition = run.catch(() => undefined);
     return run;
   }
@@ -108,8 +119,56 @@ export class PtyEndpoint {
     if (this.reenumerateTimer) clearTimeout(this.reenumerateTimer);
     this.reenumerateTimer = null;
     this.link.close();
-    this.transition = this.transition.then(() => this.killSocat());
+    this.transition = this.transition.then(() => this.takeDown());
     await this.transition;
+  }
+
+  private async bringUp(): Promise<void> {
+    if (!this.directPtys) return this.spawnSocat();
+    try {
+      await this.openDirect(this.directPtys);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.onEvent({ type: 'error', path: this.path, error: new Error(`no direct pty for ${this.path} (${reason}); using a socat relay`, { cause: err }) });
+      await this.spawnSocat();
+    }
+  }
+
+  private async takeDown(): Promise<void> {
+    const pty = this.direct;
+    this.direct = null;
+    if (pty) await pty.close();
+    await this.killSocat();
+  }
+
+  /** A pty whose master this process holds, linked at `path`. */
+  private async openDirect(factory: DirectPtyFactory): Promise<void> {
+    if (this.closed || this.isUp || this.link.isGone) return;
+    await removeStaleSymlink(this.path);
+    const pty = await factory.open();
+    if (this.closed || this.isUp || this.link.isGone) return pty.close();
+    try {
+      await symlink(pty.ptsPath, this.path);
+    } catch (err) {
+      await pty.close();
+      throw err;
+    }
+    this.direct = pty;
+    pty.master.on('data', (chunk: Buffer) => {
+      if (this.direct === pty) this.link.receive(chunk);
+    });
+    // Neither happens while the simulator holds the slave open; if one does, the port is gone.
+    const lost = (why: string) => {
+      if (this.direct !== pty) return;
+      this.onEvent({ type: 'error', path: this.path, error: new Error(`pty ${pty.ptsPath} for ${this.path} failed: ${why}`) });
+      if (!this.closed) this.link.unplug();
+    };
+    pty.master.on('error', (error: Error) => lost(error.message));
+    pty.master.on('end', () => lost('end of stream'));
+    this.link.connect((bytes) => {
+      if (this.direct === pty) pty.master.write(bytes);
+    });
+    this.onEvent({ type: 'up', path: this.path, pty: pty.ptsPath });
   }
 
   private async spawnSocat(): Promise<void> {

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ValidationError } from '../errors.js';
 import type { CellParams } from './cell.js';
 import { VirtualPotentiostat } from './device.js';
+import { DirectPtyFactory } from './direct-pty.js';
 import { DeviceLink } from './link.js';
 import { type PtyEvent, PtyEndpoint, SimPacer } from './pty.js';
 
@@ -32,6 +33,12 @@ export interface SimulatorOptions {
   /** Number of the first tty (ttyBEEP<firstIndex>). Default 1. */
   firstIndex?: number;
   socatPath?: string;
+  /**
+   * How each tty is made: 'socat' (a relay process per device, the default) or 'direct' (the
+   * simulator holds the pty itself: no relay process, about half the CPU per transaction; needs
+   * python3 to set the pty up, else it falls back to socat).
+   */
+  pty?: SimPtyKind;
   /** Delay before the pty reappears after RESET (ms). Default 300. */
   reenumerateMs?: number;
   /** Period of the shared pacing timer (ms). Default 2. */
@@ -40,6 +47,9 @@ export interface SimulatorOptions {
   silenceMs?: number;
   onEvent?: (event: PtyEvent) => void;
 }
+
+export type SimPtyKind = 'socat' | 'direct';
+const PTY_KINDS: readonly SimPtyKind[] = ['socat', 'direct'];
 
 export interface SimulatorSet {
   /** Symlink paths, in device order. */
@@ -63,6 +73,7 @@ export async function startSimulators(options: SimulatorOptions): Promise<Simula
   const pacer = new SimPacer(options.pacerPeriodMs ?? 2, nowUs);
   const seed = options.seed ?? 1;
   const first = options.firstIndex ?? 1;
+  const directPtys = options.pty === 'direct' ? new DirectPtyFactory() : undefined;
   const devices: VirtualPotentiostat[] = [];
   const links: DeviceLink[] = [];
   const endpoints: PtyEndpoint[] = [];
@@ -82,6 +93,7 @@ export async function startSimulators(options: SimulatorOptions): Promise<Simula
       path: path.join(dir, `ttyBEEP${first + i}`),
       link,
       socatPath: options.socatPath,
+      directPtys,
       reenumerateMs: options.reenumerateMs,
       onEvent: options.onEvent,
     });
@@ -112,19 +124,30 @@ export async function startSimulators(options: SimulatorOptions): Promise<Simula
 
 const USAGE = `usage: beepbox sim --slots N [--dir DIR] [--interval-us US] [--jitter-us US] [--seed S]
                   [--pid-fifo-compat] [--noise X] [--no-smoothing] [--watch-parent]
+                  [--pty socat|direct]
 
 Runs N virtual BEEP potentiostats as ttys DIR/ttyBEEP1..N, prints {"ports": [...]} once
 they are ready, and runs until SIGINT/SIGTERM.
   --pid-fifo-compat   NOT firmware-faithful: push ADC pairs in PID (galvanostatic) mode
   --watch-parent      also stop when stdin closes: the parent process holds the other end of
                       a pipe, so the simulator (and its ptys) go when the parent dies, even
-                      by SIGKILL (the daemon's BEEP_SIMULATE passes it)`;
+                      by SIGKILL (the daemon's BEEP_SIMULATE passes it)
+  --pty KIND          socat (default): a socat relay process per tty; direct: the simulator
+                      holds each pty itself, no relay (needs python3; about half the CPU).
+                      Default from BEEPBOX_SIM_PTY when set`;
 
 function parseNumber(name: string, raw: string | undefined, fallback: number, check: (x: number) => boolean, rule: string): number {
   if (raw === undefined) return fallback;
   const x = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(x) || !check(x)) throw new ValidationError(name, `${rule}, got ${JSON.stringify(raw)}`);
   return x;
+}
+
+function parsePtyKind(raw: string | undefined): SimPtyKind {
+  if (raw === undefined || raw === '') return 'socat';
+  const kind = PTY_KINDS.find((k) => k === raw);
+  if (!kind) throw new ValidationError('pty', `must be socat or direct, got ${JSON.stringify(raw)}`);
+  return kind;
 }
 
 /** CLI entry for `beepbox sim`. Resolves after SIGINT/SIGTERM once every pty is removed. */
@@ -141,6 +164,7 @@ export async function runSimCommand(argv: string[]): Promise<void> {
       noise: { type: 'string' },
       'no-smoothing': { type: 'boolean', default: false },
       'watch-parent': { type: 'boolean', default: false },
+      pty: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -156,6 +180,7 @@ export async function runSimCommand(argv: string[]): Promise<void> {
   const jitterUs = parseNumber('jitter-us', values['jitter-us'], 0, (x) => x >= 0, 'must be >= 0');
   const seed = parseNumber('seed', values.seed, 1, (x) => Number.isInteger(x), 'must be an integer');
   const noise = parseNumber('noise', values.noise, 1, (x) => x >= 0, 'must be >= 0');
+  const pty = parsePtyKind(values.pty ?? process.env.BEEPBOX_SIM_PTY);
 
   // Stop requests count from here on, before the ports are announced: a parent may signal the
   // moment it reads them (the first signal listener takes a while to install, long enough to lose
@@ -197,6 +222,7 @@ export async function runSimCommand(argv: string[]): Promise<void> {
       noise,
       smoothing: !values['no-smoothing'],
       pushPairsInPidMode: values['pid-fifo-compat'],
+      pty,
       onEvent: (e) => {
         if (e.type === 'error') process.stderr.write(`beepbox sim: ${e.error.message}\n`);
         else if (e.type === 'down') process.stderr.write(`beepbox sim: ${e.path} down (${e.reason})\n`);
