@@ -51,11 +51,7 @@ export class AppliedWaveform {
     if (!continuous || this.count === 0) {
       this.count = 1;
     } else {
-      if (this.count === ORDER + 1) {
-        this.times.copyWithin(0, 1);
-        this.values.copyWithin(0, 1);
-        this.count--;
-      }
+      if (this.count === ORDER + 1) this.dropOldest(1);
       for (let i = 0; i < this.count; i++) this.times[i]! -= dtS;
       this.count++;
       // Keep the step's start and, before it, only regularly spaced points.
@@ -65,15 +61,21 @@ export class AppliedWaveform {
         if (!(interval * MAX_INTERVAL_RATIO >= dtS && interval <= dtS * MAX_INTERVAL_RATIO)) break;
         oldest--;
       }
-      if (oldest > 0) {
-        this.times.copyWithin(0, oldest, this.count);
-        this.values.copyWithin(0, oldest, this.count);
-        this.count -= oldest;
-      }
+      if (oldest > 0) this.dropOldest(oldest);
     }
     this.times[this.count - 1] = 0;
     this.values[this.count - 1] = appliedV;
     this.fit();
+  }
+
+  /** Forgets the `k` oldest points (a plain loop: copyWithin costs more than it moves for four points). */
+  private dropOldest(k: number): void {
+    const n = this.count - k;
+    for (let i = 0; i < n; i++) {
+      this.times[i] = this.times[i + k]!;
+      this.values[i] = this.values[i + k]!;
+    }
+    this.count = n;
   }
 
   /** Potential at time `t` within the current step (−dt ≤ t ≤ 0). */

@@ -136,6 +136,12 @@ export class ElectrochemicalCell implements CellModel {
   private readonly windowProduct: number;
   /** Slope dI/dE of the last `background` evaluation (S). */
   private bgSlope = 0;
+  /** 1/leak resistance (S). */
+  private readonly gLeak: number;
+  /** Drift decay over the last step length and its noise weight: steps repeat one length, exp and sqrt run once per length. */
+  private driftStepS = -1;
+  private driftDecay = 1;
+  private driftKick = 0;
 
   constructor(params: Partial<CellParams> = {}, options: { noise?: number; seed?: number } = {}) {
     const p = { ...DEFAULT_CELL_PARAMS, ...params };
@@ -149,6 +155,7 @@ export class ElectrochemicalCell implements CellModel {
     this.drift = new NormalSource((options.seed ?? 1) ^ 0x0d1f7);
     this.driftNoise = Math.max(0, options.noise ?? 1) * p.ocpDriftV;
     this.windowProduct = Math.exp((-2 * p.solventWindowV) / p.solventKneeV);
+    this.gLeak = 1 / p.leakResistanceOhm;
   }
 
   /** Nernst potential of the bulk (the rest potential of a fresh cell). */
@@ -178,9 +185,13 @@ export class ElectrochemicalCell implements CellModel {
     }
 
     if (this.driftNoise > 0) {
-      const tau = this.params.ocpDriftTimeS;
-      const decay = Math.exp(-dtS / tau);
-      this.driftV = this.driftV * decay + this.driftNoise * Math.sqrt(1 - decay * decay) * this.drift.next();
+      if (dtS !== this.driftStepS) {
+        const decay = Math.exp(-dtS / this.params.ocpDriftTimeS);
+        this.driftStepS = dtS;
+        this.driftDecay = decay;
+        this.driftKick = this.driftNoise * Math.sqrt(1 - decay * decay);
+      }
+      this.driftV = this.driftV * this.driftDecay + this.driftKick * this.drift.next();
     }
     this.potentialV = ceClosed ? appliedV : this.interfaceV + this.driftV;
   }
@@ -243,7 +254,7 @@ export class ElectrochemicalCell implements CellModel {
    */
   private background(e: number): number {
     const p = this.params;
-    const gLeak = 1 / p.leakResistanceOhm;
+    const gLeak = this.gLeak;
     const g = p.solventConductanceS;
     if (g === 0) {
       this.bgSlope = gLeak;
