@@ -1,6 +1,7 @@
 /**
  * Sampling throughput and its host cost, per component. Every slot runs a long measurement at
- * full rate against virtual potentiostats in separate processes (`--sim-per-proc` devices each).
+ * full rate against virtual potentiostats in separate processes (`--sim-per-proc` devices each,
+ * default 8; or `--sim-procs N` processes whatever the slot count).
  *   npm run bench -- sampling --slots 4,16 --seconds 10 [--repeat 3] [--mode CV|CP|mixed]
  *   npm run bench -- sampling --search [--slots 8,16,24,32,40,48,56,64] --seconds 10
  *   npm run bench -- sampling --in-process --slots 16
@@ -47,7 +48,7 @@ async function table(runOnce: RunOnce, counts: number[], repeat: number, args: R
   for (const n of counts) {
     const runs: SamplingRun[] = [];
     for (let i = 0; i < repeat; i++) {
-      runs.push(await runOnce(n, args.mode, args.seconds, args.perSim));
+      runs.push(await runOnce(n, args.mode, args.seconds, perSimFor(n, args)));
       log(runs.at(-1)!);
     }
     results.push(combineRuns(runs));
@@ -62,7 +63,7 @@ async function search(runOnce: RunOnce, counts: number[], args: RunArgs) {
     const step = nextSearchStep(counts, history);
     if (step.kind === 'done') return { ...step, runs };
     process.stderr.write(`search: ${step.slots} slots${step.repeat ? ' (repeat to confirm)' : ''}\n`);
-    const r = await runOnce(step.slots, args.mode, args.seconds, args.perSim);
+    const r = await runOnce(step.slots, args.mode, args.seconds, perSimFor(step.slots, args));
     log(r);
     runs.push(r);
     history.push({ slots: r.slots, clean: isClean(r) });
@@ -72,7 +73,13 @@ async function search(runOnce: RunOnce, counts: number[], args: RunArgs) {
 interface RunArgs {
   mode: BenchMode;
   seconds: number;
-  perSim: number;
+  simPerProc: number;
+  simProcs: number | null;
+}
+
+/** Devices per simulator process for `slots` slots. */
+function perSimFor(slots: number, args: RunArgs): number {
+  return args.simProcs ? Math.ceil(slots / args.simProcs) : args.simPerProc;
 }
 
 export async function run(argv: string[]): Promise<object> {
@@ -83,13 +90,14 @@ export async function run(argv: string[]): Promise<object> {
       search: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '10' },
       'sim-per-proc': { type: 'string', default: '8' },
+      'sim-procs': { type: 'string' },
       repeat: { type: 'string', default: '1' },
       mode: { type: 'string', default: 'CV' },
       'in-process': { type: 'boolean', default: false },
     },
   });
   if (!['CV', 'CP', 'mixed'].includes(values.mode)) throw new Error(`--mode must be CV, CP or mixed, not ${values.mode}`);
-  const args: RunArgs = { mode: values.mode as BenchMode, seconds: Number(values.seconds), perSim: Number(values['sim-per-proc']) };
+  const args: RunArgs = { mode: values.mode as BenchMode, seconds: Number(values.seconds), simPerProc: Number(values['sim-per-proc']), simProcs: values['sim-procs'] ? Number(values['sim-procs']) : null };
   const where = values['in-process'] ? 'in-process' : 'daemon';
   const runOnce = await runnerFor(values['in-process']);
   if (values.search) {
