@@ -41,6 +41,8 @@ async function runnerFor(inProcess: boolean): Promise<RunOnce> {
 
 function log(r: SamplingRun): void {
   process.stderr.write(`${JSON.stringify(r)}\n`);
+  // Unnamed slot threads would count as "other": the per-role split would be wrong, not the total.
+  if (r.slot_threads_seen < r.slots) process.stderr.write(`sampling: only ${r.slot_threads_seen} of ${r.slots} slot threads named; their CPU counts as other threads\n`);
 }
 
 async function table(runOnce: RunOnce, counts: number[], repeat: number, args: RunArgs): Promise<CombinedRuns[]> {
