@@ -1,6 +1,6 @@
 /**
  * API latency under load and streamed ZIP memory:
- *   npm run bench -- api [--slots 16] [--rate 200] [--seconds 15] [--repeat 3] [--sim-per-proc 8] [--zip-gib 1]
+ *   npm run bench -- api [--slots 16] [--rate 200] [--seconds 15] [--repeat 3] [--sim-per-proc 8] [--sim-pty direct] [--zip-gib 1]
  * 1. The GUI's status polling — GET /jobs/{id}, POST /jobs/status, GET /devices/status in turn —
  *    at `rate` requests/s (open loop, keep-alive) while `slots` virtual potentiostats (in their
  *    own processes) stream a full-rate CV through the daemon. The headline is the p99 latency
@@ -149,11 +149,11 @@ export async function run(argv: string[]): Promise<object> {
   }
   const { values } = parseArgs({
     args: argv,
-    options: { slots: { type: 'string', default: '16' }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'zip-gib': { type: 'string', default: '1' }, repeat: { type: 'string', default: '3' }, 'sim-per-proc': { type: 'string', default: '8' } },
+    options: { slots: { type: 'string', default: '16' }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'zip-gib': { type: 'string', default: '1' }, repeat: { type: 'string', default: '3' }, 'sim-per-proc': { type: 'string', default: '8' }, 'sim-pty': { type: 'string' } },
   });
   const zipRunId = 'benchzip';
   const zipBytes = Number(values['zip-gib']) * 2 ** 30;
-  const box = await startSimDaemon(Number(values.slots), Number(values['sim-per-proc']), Number(values.seconds));
+  const box = await startSimDaemon(Number(values.slots), { perProcess: Number(values['sim-per-proc']), pty: values['sim-pty'] }, Number(values.seconds));
   try {
     // A first, shorter phase warms the daemon up (JIT, first job's files); reported apart.
     const warmup = await latencyUnderLoad(box, Number(values.rate), 3);

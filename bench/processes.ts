@@ -13,9 +13,15 @@ export interface SimProcess {
   ports: string[];
 }
 
+/** How simulated devices are laid out: devices per process, and the pty kind (`beepbox sim --pty`; default: the simulator's). */
+export interface SimLayout {
+  perProcess: number;
+  pty?: string;
+}
+
 /** `beepbox sim --slots count` in its own process; resolves with its pty paths. */
-export async function startSimProcess(count: number, dir: string): Promise<SimProcess> {
-  const child = spawn(process.execPath, [CLI, 'sim', '--slots', String(count), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startSimProcess(count: number, dir: string, pty?: string): Promise<SimProcess> {
+  const child = spawn(process.execPath, [CLI, 'sim', '--slots', String(count), '--dir', dir, ...(pty ? ['--pty', pty] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const parsed = JSON.parse(line) as { ports?: string[] };
@@ -25,13 +31,14 @@ export async function startSimProcess(count: number, dir: string): Promise<SimPr
 }
 
 /**
- * `slots` virtual potentiostats spread over simulator processes of at most `perProcess` each
- * (folders p0, p1, … under `dir`); their ports in order.
+ * `slots` virtual potentiostats spread over simulator processes of at most `layout.perProcess`
+ * each (folders p0, p1, … under `dir`); their ports in order.
  */
-export async function startSimProcesses(slots: number, perProcess: number, dir: string): Promise<SimProcess[]> {
+export async function startSimProcesses(slots: number, layout: SimLayout, dir: string): Promise<SimProcess[]> {
   const procs: SimProcess[] = [];
+  const per = layout.perProcess;
   try {
-    for (let left = slots, i = 0; left > 0; i++, left -= perProcess) procs.push(await startSimProcess(Math.min(perProcess, left), join(dir, `p${i}`)));
+    for (let left = slots, i = 0; left > 0; i++, left -= per) procs.push(await startSimProcess(Math.min(per, left), join(dir, `p${i}`), layout.pty));
   } catch (err) {
     await Promise.all(procs.map(stopSimProcess));
     throw err;

@@ -5,7 +5,7 @@
  * from GET /health, and each slot's final counters from the run's run.json.
  */
 import { readRssBytes } from './daemon-process.js';
-import { treeCpuSeconds } from './processes.js';
+import { treeCpuSeconds, type SimLayout } from './processes.js';
 import { runFigures, type BenchMode, type SamplingRun, type SlotCounters, type SlotMode } from './sampling-figures.js';
 import { getJson, sleep, startJob, startSimDaemon, waitAllStreaming, waitJobsEnded } from './sim-daemon.js';
 import { median } from './stats.js';
@@ -35,8 +35,8 @@ export function slotModes(mode: BenchMode, slots: string[]): Map<SlotMode, strin
   return byMode;
 }
 
-export async function runDaemonOnce(slots: number, mode: BenchMode, seconds: number, perSim: number): Promise<SamplingRun> {
-  const box = await startSimDaemon(slots, perSim, LOOP_WINDOW_S);
+export async function runDaemonOnce(slots: number, mode: BenchMode, seconds: number, sims: SimLayout): Promise<SamplingRun> {
+  const box = await startSimDaemon(slots, sims, LOOP_WINDOW_S);
   try {
     const { url } = box.daemon;
     const pid = box.daemon.child.pid!;

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import './thread-names.js'; // before the first worker starts: names this process's worker threads
 import { SlotWorker } from '../src/slots/slot-worker.js';
 import { parseModeParams } from '../src/modes/validate.js';
-import { startSimProcesses, stopSimProcess, treeCpuSeconds } from './processes.js';
+import { startSimProcesses, stopSimProcess, treeCpuSeconds, type SimLayout } from './processes.js';
 import { runFigures, type BenchMode, type SamplingRun, type SlotCounters, type SlotMode } from './sampling-figures.js';
 import { benchParams } from './sim-daemon.js';
 import { cpuByRole, snapshotThreads } from './thread-cpu.js';
@@ -15,9 +15,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function runInProcessOnce(slots: number, mode: BenchMode, seconds: number, perSim: number): Promise<SamplingRun> {
+export async function runInProcessOnce(slots: number, mode: BenchMode, seconds: number, sims: SimLayout): Promise<SamplingRun> {
   const dir = await mkdtemp(join(tmpdir(), 'beepbox-bench-'));
-  const procs = await startSimProcesses(slots, perSim, dir);
+  const procs = await startSimProcesses(slots, sims, dir);
   const workers = procs.flatMap((p) => p.ports).map((p) => SlotWorker.spawn(p));
   try {
     await Promise.all(workers.map((w) => w.connect()));

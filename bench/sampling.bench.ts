@@ -1,7 +1,8 @@
 /**
  * Sampling throughput and its host cost, per component. Every slot runs a long measurement at
  * full rate against virtual potentiostats in separate processes (`--sim-per-proc` devices each,
- * default 8; or `--sim-procs N` processes whatever the slot count).
+ * default 8; or `--sim-procs N` processes whatever the slot count; `--sim-pty socat|direct`
+ * chooses how the simulator exposes its ptys, default the simulator's own).
  *   npm run bench -- sampling --slots 4,16 --seconds 10 [--repeat 3] [--mode CV|CP|mixed]
  *   npm run bench -- sampling --search [--slots 8,16,24,32,40,48,56,64] --seconds 10
  *   npm run bench -- sampling --in-process --slots 16
@@ -28,8 +29,9 @@ import { parseArgs } from 'node:util';
 import { runDaemonOnce } from './sampling-daemon.js';
 import { combineRuns, isClean, samplingTable, type BenchMode, type CombinedRuns, type SamplingRun } from './sampling-figures.js';
 import { nextSearchStep, parseCounts, type SearchRun } from './slot-search.js';
+import type { SimLayout } from './processes.js';
 
-type RunOnce = (slots: number, mode: BenchMode, seconds: number, perSim: number) => Promise<SamplingRun>;
+type RunOnce = (slots: number, mode: BenchMode, seconds: number, sims: SimLayout) => Promise<SamplingRun>;
 
 const DEFAULT_TABLE = '4,16';
 const DEFAULT_SEARCH = '8,16,24,32,40,48,56,64';
@@ -50,7 +52,7 @@ async function table(runOnce: RunOnce, counts: number[], repeat: number, args: R
   for (const n of counts) {
     const runs: SamplingRun[] = [];
     for (let i = 0; i < repeat; i++) {
-      runs.push(await runOnce(n, args.mode, args.seconds, perSimFor(n, args)));
+      runs.push(await runOnce(n, args.mode, args.seconds, simLayout(n, args)));
       log(runs.at(-1)!);
     }
     results.push(combineRuns(runs));
@@ -65,7 +67,7 @@ async function search(runOnce: RunOnce, counts: number[], args: RunArgs) {
     const step = nextSearchStep(counts, history);
     if (step.kind === 'done') return { ...step, runs };
     process.stderr.write(`search: ${step.slots} slots${step.repeat ? ' (repeat to confirm)' : ''}\n`);
-    const r = await runOnce(step.slots, args.mode, args.seconds, perSimFor(step.slots, args));
+    const r = await runOnce(step.slots, args.mode, args.seconds, simLayout(step.slots, args));
     log(r);
     runs.push(r);
     history.push({ slots: r.slots, clean: isClean(r) });
@@ -77,11 +79,12 @@ interface RunArgs {
   seconds: number;
   simPerProc: number;
   simProcs: number | null;
+  simPty: string | undefined;
 }
 
-/** Devices per simulator process for `slots` slots. */
-function perSimFor(slots: number, args: RunArgs): number {
-  return args.simProcs ? Math.ceil(slots / args.simProcs) : args.simPerProc;
+/** The simulator processes for `slots` slots. */
+function simLayout(slots: number, args: RunArgs): SimLayout {
+  return { perProcess: args.simProcs ? Math.ceil(slots / args.simProcs) : args.simPerProc, pty: args.simPty };
 }
 
 export async function run(argv: string[]): Promise<object> {
@@ -93,13 +96,14 @@ export async function run(argv: string[]): Promise<object> {
       seconds: { type: 'string', default: '10' },
       'sim-per-proc': { type: 'string', default: '8' },
       'sim-procs': { type: 'string' },
+      'sim-pty': { type: 'string' },
       repeat: { type: 'string', default: '1' },
       mode: { type: 'string', default: 'CV' },
       'in-process': { type: 'boolean', default: false },
     },
   });
   if (!['CV', 'CP', 'mixed'].includes(values.mode)) throw new Error(`--mode must be CV, CP or mixed, not ${values.mode}`);
-  const args: RunArgs = { mode: values.mode as BenchMode, seconds: Number(values.seconds), simPerProc: Number(values['sim-per-proc']), simProcs: values['sim-procs'] ? Number(values['sim-procs']) : null };
+  const args: RunArgs = { mode: values.mode as BenchMode, seconds: Number(values.seconds), simPerProc: Number(values['sim-per-proc']), simProcs: values['sim-procs'] ? Number(values['sim-procs']) : null, simPty: values['sim-pty'] };
   const where = values['in-process'] ? 'in-process' : 'daemon';
   const runOnce = await runnerFor(values['in-process']);
   if (values.search) {

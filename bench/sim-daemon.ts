@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnDaemon, type DaemonProcess } from './daemon-process.js';
-import { startSimProcesses, stopSimProcess, type SimProcess } from './processes.js';
+import { startSimProcesses, stopSimProcess, type SimLayout, type SimProcess } from './processes.js';
 import { THREAD_NAMES_PRELOAD } from './thread-names.js';
 
 export interface SimDaemon {
@@ -21,10 +21,10 @@ export interface SimDaemon {
 }
 
 /**
- * `slots` simulated devices in processes of at most `perSim` each, and the daemon on them.
+ * `slots` simulated devices laid out as `sims` says, and the daemon on them.
  * `loopWindowS`: the daemon's event-loop-delay window (GET /health).
  */
-export async function startSimDaemon(slots: number, perSim: number, loopWindowS: number): Promise<SimDaemon> {
+export async function startSimDaemon(slots: number, layout: SimLayout, loopWindowS: number): Promise<SimDaemon> {
   const dir = await mkdtemp(join(tmpdir(), 'beepbox-bench-'));
   let sims: SimProcess[] = [];
   let daemon: DaemonProcess | null = null;
@@ -34,7 +34,7 @@ export async function startSimDaemon(slots: number, perSim: number, loopWindowS:
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    sims = await startSimProcesses(slots, perSim, join(dir, 'sims'));
+    sims = await startSimProcesses(slots, layout, join(dir, 'sims'));
     daemon = await spawnDaemon(
       {
         RUNS_ROOT: join(dir, 'runs'),
