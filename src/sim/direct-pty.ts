@@ -15,7 +15,7 @@
  * host closes its port between two sessions.
  */
 import { spawn } from 'node:child_process';
-import { close, constants, open } from 'node:fs';
+import { close, constants, open, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { promisify } from 'node:util';
 
@@ -23,15 +23,17 @@ const openFd = promisify(open);
 const closeFd = promisify(close);
 
 /**
- * Runs on fds 3 … 3+n−1 (pty masters): unlockpt (TIOCSPTLCK 0), ptsname (TIOCGPTN) and raw mode
- * with no echo (termios set on a master apply to its slave), and prints the pty numbers.
+ * Runs on fds 3 … 3+n−1 (pty masters): unlockpt (TIOCSPTLCK 0), ptsname (TIOCGPTN), raw mode
+ * with no echo (termios set on a master apply to its slave) and O_NONBLOCK (shared with the
+ * simulator's fd: a host that stops reading cannot block the simulator), and prints the pty numbers.
  */
-const PTY_SETUP_PY = `import fcntl, struct, sys, tty
+const PTY_SETUP_PY = `import fcntl, os, struct, sys, tty
 numbers = []
 for fd in range(3, 3 + int(sys.argv[1])):
     fcntl.ioctl(fd, 0x40045431, struct.pack('i', 0))
     numbers.append(struct.unpack('I', fcntl.ioctl(fd, 0x80045430, bytes(4)))[0])
     tty.setraw(fd)
+    os.set_blocking(fd, False)
 print(' '.join(map(str, numbers)))
 `;
 const SETUP_TIMEOUT_MS = 20_000;
@@ -40,8 +42,14 @@ const SETUP_TIMEOUT_MS = 20_000;
 export interface DirectPty {
   /** /dev/pts/<n>: what the device's symlink points to. */
   readonly ptsPath: string;
-  /** Host → device bytes arrive as 'data'; device → host bytes are written here. */
+  /** Host → device bytes arrive as 'data' (reading only: replies go through `write`). */
   readonly master: ReadStream;
+  /**
+   * Writes a reply at once (one write(2), no stream queue or completion callback); returns the
+   * bytes dropped because the host left the tty's buffer full (a USB device drops them too).
+   * Nothing is written once `close` began.
+   */
+  write(bytes: Uint8Array): number;
   /** Closes the master (the host sees a hang-up), then the slave fd the simulator kept. */
   close(): Promise<void>;
 }
@@ -104,13 +112,24 @@ export class DirectPtyFactory {
 }
 
 function wrap(masterFd: number, slaveFd: number, ptsPath: string): DirectPty {
-  // libuv keeps a pty master blocking for writes (it cannot reopen one non-blocking); a reply
-  // blocks only if the host leaves some 64 KiB of replies unread.
   const master = new ReadStream(masterFd);
   let closing: Promise<void> | null = null;
   return {
     ptsPath,
     master,
+    write: (bytes) => {
+      let done = 0;
+      // The check comes first: once the stream is destroyed the fd number may be someone else's.
+      while (closing === null && done < bytes.length) {
+        try {
+          done += writeSync(masterFd, bytes, done);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+          throw err;
+        }
+      }
+      return bytes.length - done;
+    },
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         if (master.closed) return resolve();

@@ -65,6 +65,8 @@ export class PtyEndpoint {
   private readonly directPtys: DirectPtyFactory | null;
   private child: ChildProcessWithoutNullStreams | null = null;
   private direct: DirectPty | null = null;
+  /** Reply bytes a direct pty dropped because the host was not reading (its buffer full). */
+  unreadReplyBytes = 0;
   private closed = false;
   private reenumerateTimer: ReturnType<typeof setTimeout> | null = null;
   /** Settles when the current start/stop transition is done. */
@@ -166,7 +168,12 @@ export class PtyEndpoint {
     pty.master.on('error', (error: Error) => lost(error.message));
     pty.master.on('end', () => lost('end of stream'));
     this.link.connect((bytes) => {
-      if (this.direct === pty) pty.master.write(bytes);
+      if (this.direct !== pty) return;
+      try {
+        this.unreadReplyBytes += pty.write(bytes);
+      } catch (err) {
+        lost(err instanceof Error ? err.message : String(err));
+      }
     });
     this.onEvent({ type: 'up', path: this.path, pty: pty.ptsPath });
   }

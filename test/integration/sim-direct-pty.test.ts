@@ -98,6 +98,24 @@ describe('virtual potentiostat over a direct pty', () => {
     assert.equal(await exists(sims.ports[0]!), false);
   });
 
+  it('a host that does not read cannot block the simulator: what does not fit is dropped, and how much is returned', async (t) => {
+    const pty = await new DirectPtyFactory().open();
+    t.after(() => pty.close());
+    const chunk = new Uint8Array(4096).fill(0x55);
+    let dropped = 0;
+    let written = 0;
+    const started = performance.now();
+    for (let i = 0; i < 256 && dropped === 0; i++) {
+      dropped = pty.write(chunk);
+      written += chunk.length - dropped;
+    }
+    assert.ok(dropped > 0, `the tty's buffer filled up (${written} bytes written)`);
+    assert.ok(written >= 4096, 'what fits is written');
+    assert.ok(performance.now() - started < 1000, 'no write blocked');
+    await pty.close();
+    assert.equal(pty.write(chunk), chunk.length, 'nothing is written once closed');
+  });
+
   it('falls back to a socat relay, and says so, when a direct pty cannot be set up', async (t) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'beepbox-direct-fallback-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
