@@ -40,6 +40,8 @@ export interface SamplingRun {
   underruns: number;
   overflows: number;
   failed_slots: number;
+  /** Slots whose rows + lost ≠ expected rows: losses not counted exactly (must be 0, clean or not). */
+  unaccounted_slots: number;
   /** % of one core over the steady-state window, per role of the supervisor's threads, and the simulators. */
   cpu_pct: { main: number; slot_threads: number; recorder: number; pool: number; other: number; daemon_total: number; simulators: number };
   /** Supervisor per slot: everything of the supervisor's process but the recorder and the plot/ZIP pool. */
@@ -95,6 +97,7 @@ export function runFigures({ mode, slots, cpu, simulatorCpuS, eld, peakRssBytes 
     underruns: sum((c) => c.dac_underruns),
     overflows: sum((c) => c.adc_overflows),
     failed_slots: slots.filter((c) => c.failed).length,
+    unaccounted_slots: slots.filter((c) => !c.failed && c.points + c.lost !== c.expected_points).length,
     cpu_pct: {
       main: round1(pct(s.supervisor)),
       slot_threads: round1(pct(s.slots)),
@@ -160,6 +163,7 @@ export function combineRuns(runs: readonly SamplingRun[]): CombinedRuns {
     underruns: total((r) => r.underruns),
     overflows: total((r) => r.overflows),
     failed_slots: total((r) => r.failed_slots),
+    unaccounted_slots: total((r) => r.unaccounted_slots),
     cpu_pct: {
       main: cpuMed('main'), slot_threads: cpuMed('slot_threads'), recorder: cpuMed('recorder'), pool: cpuMed('pool'),
       other: cpuMed('other'), daemon_total: cpuMed('daemon_total'), simulators: cpuMed('simulators'),
@@ -191,6 +195,7 @@ const COLUMNS: Array<[string, (r: CombinedRuns) => string | number | null]> = [
   ['underruns', (r) => r.underruns],
   ['overflows', (r) => r.overflows],
   ['failed', (r) => r.failed_slots],
+  ['rows+lost≠plan', (r) => r.unaccounted_slots],
   ['supervisor %/slot', (r) => r.supervisor_per_slot_pct],
   ['main loop %/slot', (r) => r.main_per_slot_pct],
   ['slot threads %/slot', (r) => r.slot_threads_per_slot_pct],

@@ -30,18 +30,24 @@ test('isClean: any lost, duplicated, underrun, overflow or failed slot makes a r
   for (const bad of [{ lost: 1 }, { duplicated: 1 }, { underruns: 1 }, { overflows: 1 }, { failed_slots: 1 }]) assert.equal(isClean({ ...base, ...bad }), false, JSON.stringify(bad));
 });
 
+test('runFigures counts slots whose rows and losses do not add up to the plan', () => {
+  const r = runFigures({ mode: 'CV', slots: [slot('CV', { points: 26_000, lost: 1000 }), slot('CV', { points: 26_000, lost: 999 }), slot('CV', { failed: true, points: 5 })], cpu: CPU, simulatorCpuS: 0, eld: ELD, peakRssBytes: 0 });
+  assert.equal(r.unaccounted_slots, 1);
+});
+
 test('combineRuns: medians of figures, sums of integrity counters, lowest minimum rate', () => {
   const runs = [
     runFigures({ mode: 'CV', slots: [slot('CV')], cpu: { ...CPU, total: 3.6 }, simulatorCpuS: 0, eld: ELD, peakRssBytes: 0 }),
-    runFigures({ mode: 'CV', slots: [slot('CV', { lost: 3, points: 20_000 })], cpu: CPU, simulatorCpuS: 0, eld: { ...ELD, max_ms: 50 }, peakRssBytes: 0 }),
+    runFigures({ mode: 'CV', slots: [slot('CV', { lost: 7000, points: 20_000 })], cpu: CPU, simulatorCpuS: 0, eld: { ...ELD, max_ms: 50 }, peakRssBytes: 0 }),
     runFigures({ mode: 'CV', slots: [slot('CV')], cpu: { ...CPU, total: 5 }, simulatorCpuS: 0, eld: ELD, peakRssBytes: 0 }),
   ];
   const c = combineRuns(runs);
   assert.equal(c.runs, 3);
-  assert.equal(c.lost, 3);
+  assert.equal(c.lost, 7000);
+  assert.equal(c.unaccounted_slots, 0);
   assert.equal(c.cv_rate_min, 2000);
   assert.equal(c.cpu_pct.daemon_total, 40);
   assert.equal(c.eld_max_ms, 50);
   assert.equal(c.cp_polls_median, null);
-  assert.match(samplingTable([c]), /\| 1 \| CV \| 3 \| 2700 \| 2000 \| — \| — \| 3 \|/);
+  assert.match(samplingTable([c]), /\| 1 \| CV \| 3 \| 2700 \| 2000 \| — \| — \| 7000 \| 0 \| 0 \| 0 \| 0 \| 0 \|/);
 });
