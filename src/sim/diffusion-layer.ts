@@ -58,6 +58,12 @@ export class DiffusionLayer {
   private readonly stepCache = new Map<number, StepWeights>();
   private weights: StepWeights | null = null;
   private weightsFor = -1;
+  /**
+   * Σ fluxWeight_i·c_i for the present amplitudes and weights, summed by `endStep` as it updates
+   * them (same terms, same order), so the next step of the same length skips a pass over the modes.
+   */
+  private modalNext = 0;
+  private modalValid = false;
 
   constructor(
     diffusionCm2PerS: number,
@@ -79,11 +85,15 @@ export class DiffusionLayer {
    * an end value s; the charge through the surface over the step is then chargeOffset + chargeSlope·s.
    */
   beginStep(h: number): void {
-    const w = h === this.weightsFor ? this.weights! : this.weightsOf(h);
+    const sameLength = h === this.weightsFor;
+    const w = sameLength ? this.weights! : this.weightsOf(h);
     const m = this.modes;
-    const c = this.amplitude;
-    let modal = 0;
-    for (let i = 0; i < c.length; i++) modal += w.fluxWeight[i]! * c[i]!;
+    let modal = this.modalNext;
+    if (!(sameLength && this.modalValid)) {
+      const c = this.amplitude;
+      modal = 0;
+      for (let i = 0; i < c.length; i++) modal += w.fluxWeight[i]! * c[i]!;
+    }
     const s0 = this.surface;
     // ∫J dt = (D/δ)·∫(s − s_bulk) dt − (D/h0)·∫Σc_i·φ_i(x_1) dt + (h0/2)·(s1 − s0), with s linear in t.
     this.chargeSlope = w.chargePerSurface;
@@ -95,7 +105,15 @@ export class DiffusionLayer {
     const w = this.weights!;
     const c = this.amplitude;
     const ds = s - this.surface;
-    for (let i = 0; i < c.length; i++) c[i] = c[i]! * w.decay[i]! - w.kick[i]! * ds;
+    const flux = w.fluxWeight;
+    let modal = 0;
+    for (let i = 0; i < c.length; i++) {
+      const ci = c[i]! * w.decay[i]! - w.kick[i]! * ds;
+      c[i] = ci;
+      modal += flux[i]! * ci;
+    }
+    this.modalNext = modal;
+    this.modalValid = true;
     this.surface = s;
   }
 
