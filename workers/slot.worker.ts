@@ -47,7 +47,10 @@ function testHangHooks(trigger: string | undefined): SlotServiceHooks {
   };
 }
 
-const service = new SlotService(portPath, (path) => TtyPort.open(path, { gate }), testHangHooks(process.env.BEEPBOX_TEST_HANG_TRIGGER));
+// The thread owns its port: it waits for each reply blocked in read(2), not in its event loop
+// (about a quarter less CPU per transaction, measured). BEEPBOX_SLOT_BLOCKING_IO=0 turns it off.
+const blockingReplies = process.env.BEEPBOX_SLOT_BLOCKING_IO !== '0';
+const service = new SlotService(portPath, (path) => TtyPort.open(path, { gate, blockingReplies }), testHangHooks(process.env.BEEPBOX_TEST_HANG_TRIGGER));
 // Nothing thrown outside a call may kill the thread (its exit would tear the thread down under
 // whatever native call is in flight): the service is poisoned instead, reports it to the
 // watchdog's ping, and the supervisor closes and replaces the worker.

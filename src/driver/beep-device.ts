@@ -9,7 +9,8 @@ import {
   PotValue, Register, StatusBit, UNSAFE_WRITE_REGISTER_COUNTS,
 } from '../protocol/constants.js';
 import {
-  encodeCommandRequest, encodePidStartRequest, encodeReadRequest, encodeWriteRequest, type ResponseFrame,
+  encodeCommandRequest, encodeFloat32WriteRequestInto, encodePidStartRequest, encodeReadRequest, encodeReadRequestInto,
+  encodeWriteRequest, READ_REQUEST_BYTES, type ResponseFrame,
 } from '../protocol/frames.js';
 import { encodeFloat32Words, float32ToWordBytes, wordBytesToFloat32, wordBytesToInt32, wordBytesToUint32 } from '../protocol/words.js';
 import { ModbusClient, sleep } from './modbus-client.js';
@@ -47,7 +48,19 @@ export interface DacOutputs {
 /** Status bits that mean a run is active or a STOP is latched: the device is not cleanly idle. */
 const BUSY_BITS = StatusBit.RUN | StatusBit.STOP | StatusBit.PID | StatusBit.FIFO;
 
+const LIVE_READ_WHAT = `read 0x${Register.POT_VALUES.toString(16)}`;
+/** The largest request the streaming loops send: a DAC FIFO write of 61 setpoints. */
+const SETPOINT_WRITE_BYTES = 9 + 4 * MAX_DAC_WRITE_SETPOINTS;
+
 export class BeepDevice {
+  /**
+   * Request buffers of the streaming loops, reused for every FIFO read and write (the client
+   * copies a request that has to wait, so reuse is safe even with calls overlapping).
+   */
+  private readonly fifoRead = new Uint8Array(READ_REQUEST_BYTES);
+  private readonly liveRead = encodeReadRequest(Register.POT_VALUES, 4);
+  private readonly setpointWrite = new Uint8Array(SETPOINT_WRITE_BYTES);
+
   constructor(readonly client: ModbusClient) {}
 
   get path(): string {
@@ -91,7 +104,8 @@ export class BeepDevice {
 
   /** Live current and potential only (4 registers): the galvanostatic polling read. */
   async readLiveValues(): Promise<{ weoutA: number; reoutV: number }> {
-    const d = await this.readRegisters(Register.POT_VALUES, 4);
+    // The same 8 bytes every poll: encoded once.
+    const d = this.check(await this.client.transact(this.liveRead), LIVE_READ_WHAT).data;
     return { weoutA: wordBytesToFloat32(d, 0), reoutV: wordBytesToFloat32(d, 4) };
   }
 
@@ -144,7 +158,7 @@ export class BeepDevice {
    */
   async readPairs(pairs: number): Promise<Uint8Array | null> {
     if (pairs < 1 || pairs > MAX_ADC_READ_PAIRS) throw new RangeError(`pairs must be 1..${MAX_ADC_READ_PAIRS}`);
-    const frame = await this.client.transact(encodeReadRequest(Register.ADC_FIFO, pairs * 4));
+    const frame = await this.client.transact(encodeReadRequestInto(this.fifoRead, Register.ADC_FIFO, pairs * 4));
     if (frame.exception === ExceptionCode.SLAVE_DEVICE_BUSY) return null;
     return this.check(frame, 'ADC FIFO read').data;
   }
@@ -157,7 +171,7 @@ export class BeepDevice {
   async writeSetpoints(values: Float32Array, start: number, end: number): Promise<boolean> {
     const n = end - start;
     if (n < 1 || n > MAX_DAC_WRITE_SETPOINTS || UNSAFE_WRITE_REGISTER_COUNTS.has(n * 2)) throw new RangeError(`unsafe setpoint write size ${n}`);
-    const frame = await this.client.transact(encodeWriteRequest(Register.DAC_FIFO, encodeFloat32Words(values, start, end)));
+    const frame = await this.client.transact(encodeFloat32WriteRequestInto(this.setpointWrite, Register.DAC_FIFO, values, start, end));
     if (frame.exception === ExceptionCode.SLAVE_DEVICE_BUSY) return false;
     this.check(frame, 'DAC FIFO write');
     return true;

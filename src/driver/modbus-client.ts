@@ -2,12 +2,18 @@
  * Request/response over a Port: one outstanding request, single-write requests,
  * input flushed before each request, replies matched by address, function and echo,
  * exceptions decoded at once (5-byte frames) instead of waiting out a timeout.
+ *
+ * The host's cost per transaction is mostly overhead around a few µs of work, so the hot
+ * path is kept lean: a request with nothing in flight is written at once (no promise chain),
+ * replies are matched in the scanner's buffer and resolve the caller directly, and one
+ * long-lived {@link DeadlineTimer} watches the timeouts instead of a timer per transaction.
  */
 import { DeviceTimeoutError, PortError } from '../errors.js';
 import { FrameScanner } from '../protocol/frame-scanner.js';
-import { decodeResponse, type ResponseFrame } from '../protocol/frames.js';
+import { decodeResponse, EXCEPTION_FLAG, type ResponseFrame } from '../protocol/frames.js';
 import { FunctionCode } from '../protocol/constants.js';
 import type { Port } from '../port/port.js';
+import { DeadlineTimer } from './deadline-timer.js';
 
 export interface TransactionStats {
   transactions: number;
@@ -18,16 +24,21 @@ export interface TransactionStats {
   exceptions: number;
 }
 
-interface Pending {
-  address: number;
-  fn: number;
-  /** For reads: exact data byte count expected; for writes: echoed start/count. */
-  expectBytes: number;
-  expectStart: number;
-  expectCount: number;
+interface Request {
+  bytes: Uint8Array;
+  timeoutMs: number;
   resolve: (frame: ResponseFrame) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+}
+
+interface Pending extends Request {
+  address: number;
+  fn: number;
+  /** For reads: exact data byte count expected; -1 for writes. */
+  expectBytes: number;
+  /** For writes: echoed start and count; -1 for reads. */
+  expectStart: number;
+  expectCount: number;
 }
 
 export interface ModbusClientOptions {
@@ -40,10 +51,18 @@ export class ModbusClient {
   readonly stats: TransactionStats = { transactions: 0, timeouts: 0, crcErrors: 0, strayReplies: 0, exceptions: 0 };
   private readonly scanner = new FrameScanner();
   private pending: Pending | null = null;
+  /** Requests waiting for the one in flight (or for the quiet time after a timeout). Their bytes are copies. */
+  private readonly queue: Request[] = [];
+  /** In the quiet time after a timeout: nothing is sent. */
+  private settling = false;
   private closedError: PortError | null = null;
   private readonly timeoutMs: number;
   private readonly settleMs: number;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly deadline = new DeadlineTimer(() => this.onTimeout());
+  /** A reply completed the transaction during the current chunk: send the next queued request after it. */
+  private completed = false;
+  /** Inside a blocking exchange: the next request is sent after it returns, not from within. */
+  private exchanging = false;
 
   constructor(readonly port: Port, options: ModbusClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 500;
@@ -51,12 +70,11 @@ export class ModbusClient {
     port.onData((chunk) => this.onData(chunk));
     port.onClose((err) => {
       this.closedError = err ?? new PortError('PORT_CLOSED', `port ${port.path} closed`);
+      this.deadline.dispose();
       const p = this.pending;
-      if (p) {
-        this.pending = null;
-        clearTimeout(p.timer);
-        p.reject(this.closedError);
-      }
+      this.pending = null;
+      p?.reject(this.closedError);
+      for (const q of this.queue.splice(0)) q.reject(this.closedError);
     });
   }
 
@@ -66,81 +84,133 @@ export class ModbusClient {
 
   /**
    * Sends one request frame and resolves with the matching reply (exception replies
-   * resolve too, with `exception` set). Requests are serialised.
+   * resolve too, with `exception` set). Requests are serialised. The client does not keep
+   * `request` after this call returns (a request that must wait is copied), so callers
+   * may encode the next request into the same buffer.
    */
   transact(request: Uint8Array, timeoutMs = this.timeoutMs): Promise<ResponseFrame> {
-    const run = this.chain.then(() => this.transactNow(request, timeoutMs));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return new Promise<ResponseFrame>((resolve, reject) => {
+      if (this.pending === null && !this.settling && this.queue.length === 0) this.start({ bytes: request, timeoutMs, resolve, reject });
+      else this.queue.push({ bytes: request.slice(), timeoutMs, resolve, reject });
+    });
   }
 
-  private async transactNow(request: Uint8Array, timeoutMs: number): Promise<ResponseFrame> {
-    if (this.closedError) throw this.closedError;
+  private start(r: Request): void {
+    if (this.closedError) {
+      r.reject(this.closedError);
+      return;
+    }
     this.scanner.reset();
-    const fn = request[1]!;
-    const expect = expectedReply(request);
-    const reply = new Promise<ResponseFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending?.timer !== timer) return;
-        this.pending = null;
-        this.stats.timeouts++;
-        reject(new DeviceTimeoutError('DEVICE_TIMEOUT', `no reply from ${this.port.path} within ${timeoutMs} ms (function 0x${fn.toString(16)})`));
-      }, timeoutMs);
-      this.pending = { address: request[0]!, fn, ...expect, resolve, reject, timer };
-    });
+    const b = r.bytes;
+    const start = (b[2]! << 8) | b[3]!;
+    const count = (b[4]! << 8) | b[5]!;
+    const isWrite = b[1] === FunctionCode.WRITE_MULTIPLE;
+    const p: Pending = {
+      ...r,
+      address: b[0]!,
+      fn: b[1]!,
+      expectBytes: isWrite ? -1 : (2 * count) & 0xff,
+      expectStart: isWrite ? start : -1,
+      expectCount: isWrite ? count : -1,
+    };
+    this.pending = p;
     this.stats.transactions++;
-    try {
-      await this.port.write(request);
-    } catch (err) {
-      const p = this.pending;
+    if (this.port.exchange) {
+      this.exchange(this.port.exchange, p);
+      return;
+    }
+    this.deadline.set(performance.now() + r.timeoutMs);
+    this.port.write(b).then(undefined, (err: unknown) => {
+      // The port's close may already have rejected the reply (and emptied the queue).
+      if (this.pending !== p) return;
       this.pending = null;
-      if (p) clearTimeout(p.timer);
-      // The port's close may already have rejected the reply; nobody will await it now.
-      reply.catch(() => undefined);
-      throw err;
-    }
+      this.deadline.clear();
+      p.reject(err as Error);
+      this.startNext();
+    });
+  }
+
+  /**
+   * The request and its reply in one blocking call of the port (a worker thread's own tty):
+   * the reply still arrives through `onData`, within the call; no timer, no event-loop turn.
+   */
+  private exchange(exchange: NonNullable<Port['exchange']>, p: Pending): void {
+    let answered: boolean;
+    this.exchanging = true;
     try {
-      return await reply;
+      answered = exchange(p.bytes, p.timeoutMs, () => this.pending !== p);
     } catch (err) {
-      if (err instanceof DeviceTimeoutError) await sleep(this.settleMs);
-      throw err;
+      // The port failed (its close listener has rejected `p` already) or refused the write.
+      if (this.pending === p) {
+        this.pending = null;
+        p.reject(err as Error);
+      }
+      answered = true;
+    } finally {
+      this.exchanging = false;
     }
+    if (!answered && this.pending === p) this.onTimeout();
+    else this.startNext();
+  }
+
+  private startNext(): void {
+    if (this.pending !== null || this.settling || this.exchanging) return;
+    const next = this.queue.shift();
+    if (next) this.start(next);
+  }
+
+  private onTimeout(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    this.stats.timeouts++;
+    const err = new DeviceTimeoutError('DEVICE_TIMEOUT', `no reply from ${this.port.path} within ${p.timeoutMs} ms (function 0x${p.fn.toString(16)})`);
+    // The caller hears of the timeout after the quiet time, and nothing is sent before its end.
+    this.settling = true;
+    setTimeout(() => {
+      this.settling = false;
+      p.reject(err);
+      this.startNext();
+    }, this.settleMs);
   }
 
   private onData(chunk: Uint8Array): void {
     const before = this.scanner.stats.crcErrors;
-    const frames = this.scanner.push(chunk);
+    this.scanner.scan(chunk, this.onFrame);
     this.stats.crcErrors += this.scanner.stats.crcErrors - before;
-    for (const f of frames) {
-      const p = this.pending;
-      const frame = decodeResponse(f);
-      if (!p || !matches(p, frame)) {
-        this.stats.strayReplies++;
-        continue;
-      }
-      this.pending = null;
-      clearTimeout(p.timer);
-      if (frame.exception !== null) this.stats.exceptions++;
-      p.resolve(frame);
+    // The next request goes out after the whole chunk was scanned: frames after the reply
+    // count as stray, as they would have without a queue.
+    if (this.completed) {
+      this.completed = false;
+      this.startNext();
     }
   }
+
+  private readonly onFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    const p = this.pending;
+    if (!p || !matches(p, bytes, start, end)) {
+      this.stats.strayReplies++;
+      return;
+    }
+    this.pending = null;
+    this.deadline.clear();
+    const frame = decodeResponse(bytes.slice(start, end));
+    if (frame.exception !== null) this.stats.exceptions++;
+    this.completed = true;
+    p.resolve(frame);
+  };
 }
 
-function expectedReply(request: Uint8Array): { expectBytes: number; expectStart: number; expectCount: number } {
-  const start = (request[2]! << 8) | request[3]!;
-  const count = (request[4]! << 8) | request[5]!;
-  if (request[1] === FunctionCode.WRITE_MULTIPLE) return { expectBytes: -1, expectStart: start, expectCount: count };
-  return { expectBytes: (2 * count) & 0xff, expectStart: -1, expectCount: -1 };
-}
-
-function matches(p: Pending, frame: ResponseFrame): boolean {
-  if (frame.address !== p.address || frame.fn !== p.fn) return false;
-  if (frame.exception !== null) return true;
-  if (p.expectBytes >= 0) return frame.data.length === p.expectBytes;
-  return frame.start === p.expectStart && frame.count === p.expectCount;
+/** Whether the CRC-checked frame bytes[start, end) answers `p`; read in place, nothing decoded. */
+function matches(p: Pending, bytes: Uint8Array, start: number, end: number): boolean {
+  const fn = bytes[start + 1]!;
+  if (bytes[start] !== p.address) return false;
+  if (fn & EXCEPTION_FLAG) return ((fn - EXCEPTION_FLAG) & 0xff) === p.fn;
+  if (fn !== p.fn) return false;
+  if (p.expectBytes >= 0) return end - start - 5 === p.expectBytes && bytes[start + 2] === p.expectBytes;
+  return fn === FunctionCode.WRITE_MULTIPLE && ((bytes[start + 2]! << 8) | bytes[start + 3]!) === p.expectStart && ((bytes[start + 4]! << 8) | bytes[start + 5]!) === p.expectCount;
 }
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-

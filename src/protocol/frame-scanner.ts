@@ -9,6 +9,12 @@ import { type FrameLength, measureResponse, measureRequest } from './frames.js';
 
 export type FrameMeasure = (bytes: Uint8Array, offset: number, available: number) => FrameLength;
 
+/**
+ * Receives one CRC-valid frame as `bytes[start, end)`. The bytes are the scanner's own buffer:
+ * valid only during the call (copy what must outlive it).
+ */
+export type FrameVisitor = (bytes: Uint8Array, start: number, end: number) => void;
+
 export interface FrameScannerOptions {
   /** How to size a frame from its header: responses (host side) or requests (device side). */
   measure?: FrameMeasure;
@@ -53,15 +59,26 @@ export class FrameScanner {
 
   /** Appends bytes and returns every complete valid frame now available (copies). */
   push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.scan(chunk, (bytes, start, end) => out.push(bytes.slice(start, end)));
+    return out;
+  }
+
+  /**
+   * Appends bytes and hands every complete valid frame now available to `visit`, in order,
+   * without copying (the host's hot path: one reply per request, decoded in place).
+   */
+  scan(chunk: Uint8Array, visit: FrameVisitor): void {
     this.append(chunk);
-    return this.drain(false);
+    this.drain(false, visit);
   }
 
   /** End of stream: resolve what is left; incomplete candidates become garbage. */
   end(): Uint8Array[] {
-    const frames = this.drain(true);
+    const out: Uint8Array[] = [];
+    this.drain(true, (bytes, start, end) => out.push(bytes.slice(start, end)));
     this.reset();
-    return frames;
+    return out;
   }
 
   private append(chunk: Uint8Array): void {
@@ -81,8 +98,7 @@ export class FrameScanner {
     this.tail += chunk.length;
   }
 
-  private drain(final: boolean): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  private drain(final: boolean, visit: FrameVisitor): void {
     const buf = this.buf;
     while (this.head < this.tail) {
       if (!this.addresses[buf[this.head]!]) {
@@ -104,9 +120,11 @@ export class FrameScanner {
         continue;
       }
       if (hasValidCrc(buf, this.head, this.head + length)) {
-        out.push(buf.slice(this.head, this.head + length));
+        const start = this.head;
+        // Consumed before the visit: a visitor may reset the scanner (a new request).
         this.head += length;
         this.stats.frames++;
+        visit(buf, start, start + length);
       } else {
         this.stats.crcErrors++;
         this.head++;
@@ -114,7 +132,6 @@ export class FrameScanner {
       }
     }
     if (this.head === this.tail) this.head = this.tail = 0;
-    return out;
   }
 }
 

@@ -22,10 +22,19 @@ function writeHeader(f: Uint8Array, address: number, fn: number, words: readonly
 }
 
 export function encodeReadRequest(start: number, count: number, address = UNIT_ADDRESS, fn: number = FunctionCode.READ_HOLDING): Uint8Array {
-  const f = new Uint8Array(READ_REQUEST_BYTES);
-  writeHeader(f, address, fn, [start, count]);
-  appendCrc(f, 6);
-  return f;
+  return encodeReadRequestInto(new Uint8Array(READ_REQUEST_BYTES), start, count, address, fn);
+}
+
+/** The same read request, encoded into `out` (at least 8 bytes); returns `out`. No allocation. */
+export function encodeReadRequestInto(out: Uint8Array, start: number, count: number, address = UNIT_ADDRESS, fn: number = FunctionCode.READ_HOLDING): Uint8Array {
+  out[0] = address;
+  out[1] = fn;
+  out[2] = (start >>> 8) & 0xff;
+  out[3] = start & 0xff;
+  out[4] = (count >>> 8) & 0xff;
+  out[5] = count & 0xff;
+  appendCrc(out, 6);
+  return out;
 }
 
 /** Write-multiple request; `data` holds the register bytes (2 per register, big-endian words). */
@@ -36,6 +45,26 @@ export function encodeWriteRequest(start: number, data: Uint8Array, address = UN
   f.set(data, 7);
   appendCrc(f, 7 + data.length);
   return f;
+}
+
+/**
+ * Write-multiple request of float32 values [from, to) (2 registers each, low word first),
+ * encoded into `out` without allocating; returns the frame as a view of `out`'s first bytes.
+ * The same bytes as `encodeWriteRequest(start, encodeFloat32Words(values, from, to))`.
+ */
+export function encodeFloat32WriteRequestInto(out: Uint8Array, start: number, values: ArrayLike<number>, from: number, to: number, address = UNIT_ADDRESS): Uint8Array {
+  const bytes = (to - from) * 4;
+  if (9 + bytes > out.length) throw new RangeError(`a write of ${to - from} values needs ${9 + bytes} bytes, the buffer has ${out.length}`);
+  out[0] = address;
+  out[1] = FunctionCode.WRITE_MULTIPLE;
+  out[2] = (start >>> 8) & 0xff;
+  out[3] = start & 0xff;
+  out[4] = (bytes >>> 9) & 0xff;
+  out[5] = (bytes >>> 1) & 0xff;
+  out[6] = bytes & 0xff;
+  for (let i = from; i < to; i++) float32ToWordBytes(values[i]!, out, 7 + (i - from) * 4);
+  appendCrc(out, 7 + bytes);
+  return out.subarray(0, 9 + bytes);
 }
 
 /** Read/write-multiple (0x17): the device writes first, then reads. */
@@ -150,15 +179,18 @@ export interface ResponseFrame {
   frame: Uint8Array;
 }
 
+/** The data of replies that carry none: zero bytes, so one shared instance cannot be written to. */
+const NO_DATA = new Uint8Array(0);
+
 /** Interprets a CRC-checked response frame. */
 export function decodeResponse(frame: Uint8Array): ResponseFrame {
   const address = frame[0]!;
   const fn = frame[1]!;
   if (fn & EXCEPTION_FLAG) {
-    return { address, fn: (fn - EXCEPTION_FLAG) & 0xff, exception: frame[2]!, data: new Uint8Array(0), start: 0, count: 0, frame };
+    return { address, fn: (fn - EXCEPTION_FLAG) & 0xff, exception: frame[2]!, data: NO_DATA, start: 0, count: 0, frame };
   }
   if (fn === FunctionCode.WRITE_MULTIPLE) {
-    return { address, fn, exception: null, data: new Uint8Array(0), start: (frame[2]! << 8) | frame[3]!, count: (frame[4]! << 8) | frame[5]!, frame };
+    return { address, fn, exception: null, data: NO_DATA, start: (frame[2]! << 8) | frame[3]!, count: (frame[4]! << 8) | frame[5]!, frame };
   }
   return { address, fn, exception: null, data: frame.subarray(3, 3 + frame[2]!), start: 0, count: 0, frame };
 }
