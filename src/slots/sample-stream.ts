@@ -36,11 +36,10 @@ export class SampleStreamVerifier {
     this.nextSeq = msg.seq + 1;
     switch (msg.kind) {
       case 'block':
-        if (msg.firstIndex < this.nextIndex) i.duplicatedRows += Math.min(msg.count, this.nextIndex - msg.firstIndex);
-        else i.skippedIndices += msg.firstIndex - this.nextIndex;
-        this.nextIndex = Math.max(this.nextIndex, msg.firstIndex + msg.count);
-        i.rows += msg.count;
-        this.consumer.onBlock(msg);
+        this.acceptBlock(msg);
+        break;
+      case 'blocks':
+        for (const b of msg.blocks) this.acceptBlock({ kind: 'block', seq: msg.seq, ...b });
         break;
       case 'event':
         this.consumer.onEvent?.(msg.event);
@@ -49,5 +48,14 @@ export class SampleStreamVerifier {
         this.consumer.onProgress?.(msg.pointsDone);
         break;
     }
+  }
+
+  private acceptBlock(block: SampleBlockMessage): void {
+    const i = this.integrity;
+    if (block.firstIndex < this.nextIndex) i.duplicatedRows += Math.min(block.count, this.nextIndex - block.firstIndex);
+    else i.skippedIndices += block.firstIndex - this.nextIndex;
+    this.nextIndex = Math.max(this.nextIndex, block.firstIndex + block.count);
+    i.rows += block.count;
+    this.consumer.onBlock(block);
   }
 }

@@ -49,6 +49,15 @@ export interface SampleBlockMessage {
   current: Float32Array;
   potential: Float32Array;
 }
+/**
+ * Several blocks in one message (sparse rows, e.g. galvanostatic polls: a block per row), each
+ * with its own arrays (transferred); the receiver handles them as consecutive 'block' messages.
+ */
+export interface SampleBlocksMessage {
+  kind: 'blocks';
+  seq: number;
+  blocks: Array<{ firstIndex: number; count: number; current: Float32Array; potential: Float32Array }>;
+}
 export interface SampleEventMessage {
   kind: 'event';
   seq: number;
@@ -59,7 +68,7 @@ export interface SampleProgressMessage {
   seq: number;
   pointsDone: number;
 }
-export type SampleMessage = SampleBlockMessage | SampleEventMessage | SampleProgressMessage;
+export type SampleMessage = SampleBlockMessage | SampleBlocksMessage | SampleEventMessage | SampleProgressMessage;
 
 /** The watchdog's view of a worker thread. */
 export interface SlotHealth {

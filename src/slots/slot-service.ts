@@ -17,7 +17,7 @@ import { runGalvanostatic } from '../driver/gal-run.js';
 import { runLimitsOf } from '../driver/run-limits.js';
 import type { RunSummary } from '../driver/measurement.js';
 import { ModbusClient } from '../driver/modbus-client.js';
-import type { SampleSink } from '../driver/sample-sink.js';
+import { BLOCK_MAX_AGE_MS, type SampleSink } from '../driver/sample-sink.js';
 import { buildPlan } from '../modes/plan.js';
 import { normaliseModeName } from '../modes/catalogue.js';
 import { Command, Register } from '../protocol/constants.js';
@@ -30,8 +30,8 @@ import type { DeviceIdentity, MeasureRequest, SampleMessage, SlotApi, SlotHealth
 
 export type PortOpener = (path: string) => Promise<Port>;
 
-/** Progress messages at most this often; rows themselves carry the exact count. */
-const PROGRESS_PERIOD_MS = 100;
+/** Progress messages at most this often (as often as row blocks); rows themselves carry the exact count. */
+const PROGRESS_PERIOD_MS = BLOCK_MAX_AGE_MS;
 /** How long `close` lets an aborted measurement switch the device off before closing the port. */
 const CLOSE_WAIT_FOR_RUN_MS = 3000;
 
@@ -136,6 +136,11 @@ export class SlotService implements SlotApi {
           b.current.buffer as ArrayBuffer,
           b.potential.buffer as ArrayBuffer,
         ]);
+      },
+      onBlocks: (blocks) => {
+        const transfer: ArrayBuffer[] = [];
+        for (const b of blocks) transfer.push(b.current.buffer as ArrayBuffer, b.potential.buffer as ArrayBuffer);
+        post({ kind: 'blocks', seq: seq++, blocks }, transfer);
       },
       onEvent: (event) => post({ kind: 'event', seq: seq++, event }),
     };
