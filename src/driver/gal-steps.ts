@@ -14,6 +14,7 @@ import { MAX_ADC_READ_PAIRS } from '../protocol/constants.js';
 import { wordBytesToFloat32 } from '../protocol/words.js';
 import type { BeepDevice } from './beep-device.js';
 import { sleep } from './modbus-client.js';
+import { PollPacer } from './poll-pacer.js';
 import type { LoopOptions } from './measurement.js';
 import type { IntegrityEvent } from './run-accounting.js';
 import { NO_LIMITS, potentialCutoffCrossed, type RunLimits } from './run-limits.js';
@@ -54,6 +55,7 @@ export class GalStepLoop {
   private readonly pollMs: number;
   /** Middle of the transaction of the last polled row (ms), for the charge's Δt. */
   private lastRowAtMs: number | null = null;
+  private readonly pacer: PollPacer;
 
   constructor(
     private readonly device: BeepDevice,
@@ -67,6 +69,7 @@ export class GalStepLoop {
   ) {
     this.limits = options.limits ?? NO_LIMITS;
     this.pollMs = options.galPollIntervalMs ?? 2;
+    this.pacer = new PollPacer(device.client.blocking);
   }
 
   /** Runs every step (or until a cut-off stops the mode). The CE switch must be closed. */
@@ -188,7 +191,7 @@ export class GalStepLoop {
       const end = this.afterBlock(step, stepStart + lastIndex, crossed, (mid - t0) / 1000);
       if (end) return { end, covered: offset + 1 };
       const next = t0 + Math.ceil((after - t0) / this.pollMs) * this.pollMs;
-      await sleep(Math.max(0, next - performance.now()));
+      await this.pacer.pause(next - performance.now());
     }
   }
 }

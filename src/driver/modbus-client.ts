@@ -82,6 +82,11 @@ export class ModbusClient {
     return this.closedError;
   }
 
+  /** Replies are awaited blocking the thread (the port offers `exchange`): short waits may block it too. */
+  get blocking(): boolean {
+    return this.port.exchange !== undefined;
+  }
+
   /**
    * Sends one request frame and resolves with the matching reply (exception replies
    * resolve too, with `exception` set). Requests are serialised. The client does not keep
