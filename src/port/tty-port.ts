@@ -69,6 +69,15 @@ const HANG_UP_READ_MS = 50;
 const REPLY_BUFFER_BYTES = 512;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
+function closeQuietly(fd: number | null): void {
+  if (fd === null) return;
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
 /** Blocks this (worker) thread for `ms`; never used on a thread with an event loop to keep turning. */
 function sleepSync(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
@@ -81,6 +90,8 @@ export class TtyPort implements Port {
   private closeError: PortError | null = null;
   private closing: Promise<void> | null = null;
   private readonly stream: tty.ReadStream;
+  /** The descriptor from the binding when the stream's handle uses another one, until closed. */
+  private originalFd: number | null;
   /** The blocking descriptor of `exchange` (same tty, own file description), or null. */
   private replyFd: number | null;
   private readonly replyBuffer: Uint8Array;
@@ -91,6 +102,10 @@ export class TtyPort implements Port {
     this.replyBuffer = new Uint8Array(replyFd === null ? 0 : REPLY_BUFFER_BYTES);
     if (replyFd !== null) this.exchange = (bytes, timeoutMs, done) => this.exchangeBlocking(bytes, timeoutMs, done);
     this.stream = new tty.ReadStream(fd);
+    // libuv re-opens a tty by its name for the stream's handle and leaves the descriptor it was
+    // given open: that one (the binding's, holding its lock) is ours to close with the port.
+    const handleFd = (this.stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    this.originalFd = typeof handleFd === 'number' && handleFd >= 0 && handleFd !== fd ? fd : null;
     this.stream.on('error', (err: NodeJS.ErrnoException) => {
       this.finish(this.closing ? null : new PortError('PORT_DISCONNECTED', `port ${path} disconnected: ${err.code ?? err.message}`, { cause: err }));
     });
@@ -278,16 +293,20 @@ export class TtyPort implements Port {
   private closeReplyFd(): void {
     const f = this.replyFd;
     this.replyFd = null;
-    if (f === null) return;
-    try {
-      closeSync(f);
-    } catch {
-      // already closed
-    }
+    closeQuietly(f);
+  }
+
+  /** After the stream's own descriptor: the binding's one (writes stop before a close begins). */
+  private closeOriginalFd(): void {
+    const f = this.originalFd;
+    this.originalFd = null;
+    closeQuietly(f);
   }
 
   private finish(error: PortError | null): void {
     this.closeReplyFd();
+    // Writes use it: from here on they refuse (closed or closing is checked before every write).
+    this.closeOriginalFd();
     if (this.closed) return;
     this.closed = true;
     this.closeError = error;
