@@ -166,6 +166,9 @@ export class GalStepLoop {
   private async pollStep(step: number, stepStart: number, length: number, t0: number): Promise<{ end: StepEnd; covered: number }> {
     const stepMs = length * this.pointIntervalS * 1000;
     let lastIndex = -1;
+    // When the next poll is due: one poll period after the previous one was due; a late poll
+    // goes at once and the schedule restarts from it (no catch-up burst, no poll period skipped).
+    let due = t0;
     for (;;) {
       this.checkAbort();
       const before = performance.now();
@@ -190,8 +193,8 @@ export class GalStepLoop {
       const crossed = potentialCutoffCrossed(this.limits, v.reoutV) !== null ? { planIndex: stepStart + offset, potentialV: v.reoutV } : null;
       const end = this.afterBlock(step, stepStart + lastIndex, crossed, (mid - t0) / 1000);
       if (end) return { end, covered: offset + 1 };
-      const next = t0 + Math.ceil((after - t0) / this.pollMs) * this.pollMs;
-      await this.pacer.pause(next - performance.now());
+      due = Math.max(due + this.pollMs, after);
+      await this.pacer.pause(due - performance.now());
     }
   }
 }

@@ -20,12 +20,19 @@ export class PollPacer {
 
   /** Waits `ms` (≤ 0: no wait, but still a turn of the event loop when one is due). */
   async pause(ms: number): Promise<void> {
-    const now = performance.now();
-    if (this.cell !== null && now - this.lastYield < this.yieldEveryMs) {
-      if (ms > 0) Atomics.wait(this.cell, 0, 0, ms);
+    const cell = this.cell;
+    if (cell === null) {
+      await sleep(Math.max(0, ms));
       return;
     }
-    await sleep(Math.max(0, ms));
-    this.lastYield = performance.now();
+    const until = performance.now() + ms;
+    if (until - this.lastYield >= this.yieldEveryMs) {
+      // A turn of the event loop without a timer (timers round up to whole milliseconds and
+      // would stretch the poll period); the rest of the wait blocks as usual.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.lastYield = performance.now();
+    }
+    const left = until - performance.now();
+    if (left > 0) Atomics.wait(cell, 0, 0, left);
   }
 }
