@@ -58,7 +58,8 @@ export interface TtyOpenOptions {
    * Worker threads that own their port only: offer {@link Port.exchange}, which blocks the
    * thread in read(2) for the reply (VMIN 0 / VTIME 1: the kernel wakes it with the first
    * bytes, or after 100 ms) instead of returning to the event loop per reply. Falls back to
-   * the event loop alone when the second, blocking descriptor cannot be opened.
+   * the event loop alone when the second, blocking descriptor cannot be opened. The other end
+   * must be served by another thread or process (never a simulator on this thread's loop).
    */
   blockingReplies?: boolean;
 }
