@@ -39,11 +39,16 @@ interface OpenOptions {
   vtime: number;
 }
 type AsyncOpen = (path: string, options: OpenOptions) => Promise<number>;
+type AsyncClose = (fd: number) => Promise<void>;
+interface Bindings {
+  asyncOpen: AsyncOpen;
+  asyncClose: AsyncClose;
+}
 
-let asyncOpen: AsyncOpen | null = null;
-function loadOpen(): AsyncOpen {
-  asyncOpen ??= (require('@serialport/bindings-cpp/dist/load-bindings.js') as { asyncOpen: AsyncOpen }).asyncOpen;
-  return asyncOpen;
+let bindings: Bindings | null = null;
+function loadBindings(): Bindings {
+  bindings ??= require('@serialport/bindings-cpp/dist/load-bindings.js') as Bindings;
+  return bindings;
 }
 
 /** Give up writing after this long without progress (the device stopped reading). */
@@ -93,12 +98,14 @@ export class TtyPort implements Port {
   private readonly stream: tty.ReadStream;
   /** The descriptor from the binding when the stream's handle uses another one, until closed. */
   private originalFd: number | null;
+  /** Settles once the binding has closed {@link originalFd}. */
+  private originalFdClosed: Promise<void> = RESOLVED;
   /** The blocking descriptor of `exchange` (same tty, own file description), or null. */
   private replyFd: number | null;
   private readonly replyBuffer: Uint8Array;
   exchange?: (bytes: Uint8Array, timeoutMs: number, done: () => boolean) => boolean;
 
-  private constructor(readonly path: string, private readonly fd: number, replyFd: number | null) {
+  private constructor(readonly path: string, private readonly fd: number, replyFd: number | null, private readonly gate: NativeCallGate | undefined) {
     this.replyFd = replyFd;
     this.replyBuffer = new Uint8Array(replyFd === null ? 0 : REPLY_BUFFER_BYTES);
     if (replyFd !== null) this.exchange = (bytes, timeoutMs, done) => this.exchangeBlocking(bytes, timeoutMs, done);
@@ -133,7 +140,7 @@ export class TtyPort implements Port {
     if (gate && !gate.enter()) throw new PortError('PORT_CLOSED', `cannot open ${path}: the slot is closing`);
     let fd: number;
     try {
-      fd = await loadOpen()(path, {
+      fd = await loadBindings().asyncOpen(path, {
         baudRate: options.baudRate ?? DEFAULT_BAUD_RATE, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false, xon: false, xoff: false, xany: false, hupcl: true, lock: true,
         // Termios belongs to the tty: VTIME bounds the blocking reads of `exchange`; the
         // non-blocking descriptor below returns what is there either way.
@@ -157,7 +164,7 @@ export class TtyPort implements Port {
       }
     }
     try {
-      return new TtyPort(path, fd, replyFd);
+      return new TtyPort(path, fd, replyFd, gate);
     } catch (err) {
       for (const f of replyFd === null ? [fd] : [fd, replyFd]) {
         try {
@@ -286,7 +293,7 @@ export class TtyPort implements Port {
       }
       this.stream.once('close', () => resolve());
       this.stream.destroy();
-    });
+    }).then(() => this.originalFdClosed);
     return this.closing;
   }
 
@@ -297,11 +304,29 @@ export class TtyPort implements Port {
     closeQuietly(f);
   }
 
-  /** After the stream's own descriptor: the binding's one (writes stop before a close begins). */
+  /**
+   * After the stream's own descriptor: the binding's one (writes stop before a close begins).
+   * The binding opened it, so the binding closes it: closed by `fs` in a worker thread, Node
+   * warns on stderr that it was "closed but not opened in unmanaged mode". Counted through the
+   * gate like the open (the thread is never terminated under it); when the gate is sealed (the
+   * thread is being torn down) `fs` closes it, warning or not.
+   */
   private closeOriginalFd(): void {
     const f = this.originalFd;
     this.originalFd = null;
-    closeQuietly(f);
+    if (f === null) return;
+    const gate = this.gate;
+    if (gate && !gate.enter()) {
+      closeQuietly(f);
+      return;
+    }
+    // close() waits for it: the descriptor holds the binding's lock, which a reopen needs.
+    this.originalFdClosed = loadBindings()
+      .asyncClose(f)
+      .catch(() => closeQuietly(f))
+      .finally(() => {
+        if (gate) setImmediate(() => gate.leave());
+      });
   }
 
   private finish(error: PortError | null): void {
