@@ -1,5 +1,6 @@
 /** Spawns the built daemon as a child process for benchmarks (loopback only). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -33,7 +34,13 @@ export async function spawnDaemon(env: Record<string, string>, cli = CLI, onLogL
     }
   }
   if (!port) throw new Error('daemon exited before listening');
-  lines.on('line', onLogLine ?? (() => undefined));
+  // BENCH_DAEMON_STDOUT=FILE keeps every later stdout line (e.g. --trace-gc output asked for in BENCH_DAEMON_NODE_ARGS).
+  const keep = process.env.BENCH_DAEMON_STDOUT ? createWriteStream(process.env.BENCH_DAEMON_STDOUT) : null;
+  lines.on('line', (line) => {
+    keep?.write(`${line}\n`);
+    onLogLine?.(line);
+  });
+  child.once('exit', () => keep?.end());
   return {
     child,
     url: `http://127.0.0.1:${port}`,
