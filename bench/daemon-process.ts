@@ -4,7 +4,8 @@ import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** BENCH_DAEMON_CLI: another build's dist/src/cli/main.js, to run that build's daemon (A/B runs alternated by hand). */
+const CLI = process.env.BENCH_DAEMON_CLI ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 export interface DaemonProcess {
   child: ChildProcess;

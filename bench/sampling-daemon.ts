@@ -9,12 +9,11 @@ import { treeCpuSeconds, type SimLayout } from './processes.js';
 import { runFigures, type BenchMode, type SamplingRun, type SlotCounters, type SlotMode } from './sampling-figures.js';
 import { getJson, sleep, startJob, startSimDaemon, waitAllStreaming, waitJobsEnded } from './sim-daemon.js';
 import { median } from './stats.js';
+import type { RunTiming } from './sampling.bench.js';
 import { cpuByRole, snapshotThreads } from './thread-cpu.js';
 
 /** The daemon's event-loop window: short, so several complete windows fall inside the measuring window. */
 const LOOP_WINDOW_S = 2;
-/** Time after every slot streams before the window opens (JIT, first blocks, recorder files open). */
-const SETTLE_MS = 1000;
 
 interface RunJsonMode {
   counters: (Omit<SlotCounters, 'mode' | 'failed'>) | null;
@@ -35,20 +34,21 @@ export function slotModes(mode: BenchMode, slots: string[]): Map<SlotMode, strin
   return byMode;
 }
 
-export async function runDaemonOnce(slots: number, mode: BenchMode, seconds: number, sims: SimLayout): Promise<SamplingRun> {
+export async function runDaemonOnce(slots: number, mode: BenchMode, timing: RunTiming, sims: SimLayout): Promise<SamplingRun> {
+  const { seconds, settleS } = timing;
   const box = await startSimDaemon(slots, sims, LOOP_WINDOW_S);
   try {
     const { url } = box.daemon;
     const pid = box.daemon.child.pid!;
     const simPids = box.sims.map((s) => s.child.pid!);
     // Long enough for the slots to start, settle and stream through the whole window.
-    const plannedS = seconds + 4 + Math.ceil(slots / 8);
+    const plannedS = seconds + settleS + 3 + Math.ceil(slots / 8);
     const t0 = performance.now();
     const jobs = await Promise.all([...slotModes(mode, box.slots.slice(0, slots))].map(async ([m, devices]) => ({ mode: m, runId: await startJob(url, devices, m, plannedS) })));
     const runIds = jobs.map((j) => j.runId);
     try {
       await waitAllStreaming(url, runIds, plannedS * 1000);
-      await sleep(SETTLE_MS);
+      await sleep(settleS * 1000);
     } catch (err) {
       // An overloaded box may fail slots before they all stream: that is a result (failed
       // slots, losses), not a reason to stop a search. The window is whatever time is left.

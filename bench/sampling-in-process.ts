@@ -3,34 +3,38 @@
  * their blocks are only counted (no HTTP, no job engine, no recorder), to isolate the driver.
  * Simulators still run in their own processes. The main thread stands for the supervisor's loop.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import './thread-names.js'; // before the first worker starts: names this process's worker threads
 import { SlotWorker } from '../src/slots/slot-worker.js';
+import { EventLoopMonitor } from '../src/event-loop-monitor.js';
 import { parseModeParams } from '../src/modes/validate.js';
 import { startSimProcesses, stopSimProcess, treeCpuSeconds, type SimLayout } from './processes.js';
 import { runFigures, type BenchMode, type SamplingRun, type SlotCounters, type SlotMode } from './sampling-figures.js';
 import { benchParams } from './sim-daemon.js';
 import { cpuByRole, snapshotThreads } from './thread-cpu.js';
+import type { RunTiming } from './sampling.bench.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function runInProcessOnce(slots: number, mode: BenchMode, seconds: number, sims: SimLayout): Promise<SamplingRun> {
+/** The window is the whole measurement here (no settling: `timing.settleS` is for daemon runs). */
+export async function runInProcessOnce(slots: number, mode: BenchMode, timing: RunTiming, sims: SimLayout): Promise<SamplingRun> {
+  const { seconds } = timing;
   const dir = await mkdtemp(join(tmpdir(), 'beepbox-bench-'));
   const procs = await startSimProcesses(slots, sims, dir);
   const workers = procs.flatMap((p) => p.ports).map((p) => SlotWorker.spawn(p));
   try {
     await Promise.all(workers.map((w) => w.connect()));
     const modes: SlotMode[] = workers.map((_, i) => (mode === 'mixed' ? (i % 2 === 0 ? 'CV' : 'CP') : mode));
-    const eld = monitorEventLoopDelay({ resolution: 1 });
     const simPids = procs.map((p) => p.child.pid!);
     const [cpu0, sims0] = [await snapshotThreads(process.pid), await treeCpuSeconds(simPids)];
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
-    eld.enable();
+    // The daemon's own monitor: the same figures as its /health.
+    const eld = new EventLoopMonitor(3600);
     // The window is the whole measurement here: the workers connected first, so it starts streaming at once.
     const counters = await Promise.all(workers.map((w, i) => measureSlot(w, modes[i]!, seconds)));
-    eld.disable();
+    const loop = eld.read();
+    eld.stop();
     clearInterval(rssTimer);
     const [cpu1, sims1] = [await snapshotThreads(process.pid), await treeCpuSeconds(simPids)];
     return runFigures({
@@ -38,7 +42,7 @@ export async function runInProcessOnce(slots: number, mode: BenchMode, seconds: 
       slots: counters,
       cpu: cpuByRole(cpu0, cpu1),
       simulatorCpuS: sims1 - sims0,
-      eld: { p50_ms: eld.percentile(50) / 1e6, p99_ms: eld.percentile(99) / 1e6, max_ms: eld.max / 1e6 },
+      eld: { p50_ms: loop.p50_ms, p99_ms: loop.p99_ms, max_ms: loop.max_ms },
       peakRssBytes: peakRss,
     });
   } finally {
