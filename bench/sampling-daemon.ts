@@ -6,10 +6,9 @@
  */
 import { readRssBytes } from './daemon-process.js';
 import { treeCpuSeconds, type SimLayout } from './processes.js';
-import { runFigures, type BenchMode, type SamplingRun, type SlotCounters, type SlotMode } from './sampling-figures.js';
+import { runFigures, type BenchMode, type RunTiming, type SamplingRun, type SlotCounters, type SlotMode } from './sampling-figures.js';
 import { getJson, sleep, startJob, startSimDaemon, waitAllStreaming, waitJobsEnded } from './sim-daemon.js';
 import { median } from './stats.js';
-import type { RunTiming } from './sampling.bench.js';
 import { cpuByRole, snapshotThreads } from './thread-cpu.js';
 
 /** The daemon's event-loop window: short, so several complete windows fall inside the measuring window. */

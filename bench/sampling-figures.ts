@@ -5,6 +5,12 @@
 import { median, medianOf } from './stats.js';
 import { pctOfCore, type RoleCpu } from './thread-cpu.js';
 
+/** How long a run measures, and (daemon runs) how long every slot streams before the window opens. */
+export interface RunTiming {
+  seconds: number;
+  settleS: number;
+}
+
 export type SlotMode = 'CV' | 'CP';
 export type BenchMode = SlotMode | 'mixed';
 

@@ -13,7 +13,7 @@
  * `--mode mixed` alternates CV and CP slots.
  *
  * CPU is measured over a steady-state window (every slot streaming for `--settle` seconds, default
- * 10, before it opens; `--settle 1` includes the start-up's compiling) from /proc, per thread of the
+ * 10, before it opens; figures before 2026-12-05 settled 1 s) from /proc, per thread of the
  * daemon (bench/thread-cpu.ts): the main thread (the supervisor's event loop), the slot worker
  * threads, the recorder thread, the plot/ZIP pool and the rest (V8/GC helpers, libuv): Node 20
  * names every thread "node", so bench/thread-names.ts, preloaded into the daemon with --require,
@@ -28,23 +28,14 @@
  */
 import { parseArgs } from 'node:util';
 import { runDaemonOnce } from './sampling-daemon.js';
-import { combineRuns, isClean, samplingTable, type BenchMode, type CombinedRuns, type SamplingRun } from './sampling-figures.js';
+import { combineRuns, isClean, samplingTable, type BenchMode, type CombinedRuns, type RunTiming, type SamplingRun } from './sampling-figures.js';
 import { nextSearchStep, parseCounts, type SearchRun } from './slot-search.js';
 import type { SimLayout } from './processes.js';
-
-/** How long a run measures, and (daemon runs) how long every slot streams before the window opens. */
-export interface RunTiming {
-  seconds: number;
-  settleS: number;
-}
 
 type RunOnce = (slots: number, mode: BenchMode, timing: RunTiming, sims: SimLayout) => Promise<SamplingRun>;
 
 const DEFAULT_TABLE = '4,16';
-/**
- * Steady state: a fresh daemon's first seconds also pay for compiling its slot workers' code
- * (V8's background compiler threads, counted as "other"), which a measurement of hours does not.
- */
+/** Streaming before the window opens, so that it measures a run of hours rather than its start. */
 const DEFAULT_SETTLE_S = 10;
 const DEFAULT_SEARCH = '8,16,24,32,40,48,56,64';
 
