@@ -18,7 +18,9 @@ interface Rec {
 
 async function makeRoot(t: TestContext): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'beepbox-jobs-'));
-  t.after(() => rm(root, { recursive: true, force: true }));
+  // Runs before the tests' own store.close() hooks (after hooks run in registration order), so a
+  // note or reserve write still landing can leave a file behind rm's listing: ENOTEMPTY, retried.
+  t.after(() => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return root;
 }
 
