@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 /** BENCH_DAEMON_CLI: another build's dist/src/cli/main.js, to run that build's daemon (A/B runs alternated by hand). */
 const CLI = process.env.BENCH_DAEMON_CLI ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -22,7 +23,7 @@ export interface DaemonProcess {
 export async function spawnDaemon(env: Record<string, string>, cli = CLI, onLogLine?: (line: string) => void, nodeArgs: readonly string[] = []): Promise<DaemonProcess> {
   // BENCH_DAEMON_NODE_ARGS: extra Node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, ...extra, cli, 'serve'], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeArgs, ...extra, cli, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

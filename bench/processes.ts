@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { CLK_TCK, parseStatCpuTicks } from './thread-cpu.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -21,7 +22,7 @@ export interface SimLayout {
 
 /** `beepbox sim --slots count` in its own process; resolves with its pty paths. */
 export async function startSimProcess(count: number, dir: string, pty?: string): Promise<SimProcess> {
-  const child = spawn(process.execPath, [CLI, 'sim', '--slots', String(count), '--dir', dir, ...(pty ? ['--pty', pty] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'sim', '--slots', String(count), '--dir', dir, ...(pty ? ['--pty', pty] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const parsed = JSON.parse(line) as { ports?: string[] };

@@ -37,6 +37,7 @@ import { createLiveService } from './services/live-service.js';
 import { BoxMetrics } from './metrics/index.js';
 import { NasService } from './nas/index.js';
 import { createPlotService } from './plots/index.js';
+import { DAEMON_NODE_FLAGS } from './cli/node-flags.js';
 import { createWorkerPool } from './pool/worker-pool.js';
 import { RecorderThread } from './recording/recorder.js';
 import { SlotRegistry } from './slots/slot-registry.js';
@@ -56,7 +57,7 @@ async function startSimulatorProcess(count: number, dir: string, logger: Logger)
   const cli = fileURLToPath(new URL('./cli/main.js', import.meta.url));
   // stdin is a pipe held by this process and never written: when the daemon dies, even by SIGKILL,
   // the simulator sees EOF and removes its ptys (--watch-parent); its socats die with it.
-  const child = spawn(process.execPath, [cli, 'sim', '--watch-parent', '--slots', String(count), '--dir', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, cli, 'sim', '--watch-parent', '--slots', String(count), '--dir', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.on('error', () => undefined);
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {

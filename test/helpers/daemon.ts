@@ -20,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { sharedResponseValidator } from './openapi-validator.js';
+import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 /** dist/test/helpers/daemon.js → dist/src/cli/main.js */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -202,7 +203,7 @@ export async function startDaemon(scope: CleanupScope, options: DaemonOptions = 
     ...options.env,
   };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [CLI_PATH, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = waitExit(child);
   scope.defer(async () => {
     if (child.exitCode === null && child.signalCode === null) {
