@@ -284,9 +284,10 @@ class FifoRun {
     this.options.sink.onEvent(event);
   }
 
-  private async guarded<T>(op: () => Promise<T>): Promise<T | 'timeout'> {
+  /** The transaction's result, or 'timeout' within the allowed run of timeouts. Takes the started transaction, not a closure that starts it: no closure per call. */
+  private async guarded<T>(transaction: Promise<T>): Promise<T | 'timeout'> {
     try {
-      const r = await op();
+      const r = await transaction;
       this.consecutiveTimeouts = 0;
       return r;
     } catch (err) {
@@ -324,7 +325,7 @@ class FifoRun {
   }
 
   private async read(pairs: number): Promise<boolean | 'timeout'> {
-    const r = await this.guarded(() => this.device.readPairs(pairs));
+    const r = await this.guarded(this.device.readPairs(pairs));
     if (r === 'timeout') {
       // The reply may have been lost after the device popped the pairs: reconcile.
       const { v, exact } = await this.readExactValues();
@@ -349,7 +350,7 @@ class FifoRun {
 
   private async write(size: number): Promise<boolean> {
     const start = this.acc.written;
-    const r = await this.guarded(() => this.device.writeSetpoints(this.setpoints!, start, start + size));
+    const r = await this.guarded(this.device.writeSetpoints(this.setpoints!, start, start + size));
     if (r === 'timeout') {
       // Did the write land? The snapshot's DAC level tells: never re-send blindly.
       const { v, exact } = await this.readExactValues();
@@ -493,7 +494,7 @@ class FifoRun {
     for (;;) {
       for (const size of [MAX_ADC_READ_PAIRS, ...SHRINKING_READS]) {
         for (;;) {
-          const r = await this.guarded(() => this.device.readPairs(size));
+          const r = await this.guarded(this.device.readPairs(size));
           if (r === null) break;
           if (r === 'timeout') replyLost = true;
           else {

@@ -14,6 +14,7 @@ import { decodeResponse, EXCEPTION_FLAG, type ResponseFrame } from '../protocol/
 import { FunctionCode } from '../protocol/constants.js';
 import type { Port } from '../port/port.js';
 import { DeadlineTimer } from './deadline-timer.js';
+import { FrameSlab } from './frame-slab.js';
 
 export interface TransactionStats {
   transactions: number;
@@ -24,21 +25,31 @@ export interface TransactionStats {
   exceptions: number;
 }
 
-interface Request {
-  bytes: Uint8Array;
-  timeoutMs: number;
-  resolve: (frame: ResponseFrame) => void;
-  reject: (err: Error) => void;
-}
-
-interface Pending extends Request {
-  address: number;
-  fn: number;
+/** The request in flight and what its reply must echo. A class: one fixed shape, built without copying properties. */
+class Pending {
+  readonly address: number;
+  readonly fn: number;
   /** For reads: exact data byte count expected; -1 for writes. */
-  expectBytes: number;
+  readonly expectBytes: number;
   /** For writes: echoed start and count; -1 for reads. */
-  expectStart: number;
-  expectCount: number;
+  readonly expectStart: number;
+  readonly expectCount: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly timeoutMs: number,
+    readonly resolve: (frame: ResponseFrame) => void,
+    readonly reject: (err: Error) => void,
+  ) {
+    const start = (bytes[2]! << 8) | bytes[3]!;
+    const count = (bytes[4]! << 8) | bytes[5]!;
+    const isWrite = bytes[1] === FunctionCode.WRITE_MULTIPLE;
+    this.address = bytes[0]!;
+    this.fn = bytes[1]!;
+    this.expectBytes = isWrite ? -1 : (2 * count) & 0xff;
+    this.expectStart = isWrite ? start : -1;
+    this.expectCount = isWrite ? count : -1;
+  }
 }
 
 export interface ModbusClientOptions {
@@ -50,9 +61,11 @@ export interface ModbusClientOptions {
 export class ModbusClient {
   readonly stats: TransactionStats = { transactions: 0, timeouts: 0, crcErrors: 0, strayReplies: 0, exceptions: 0 };
   private readonly scanner = new FrameScanner();
+  /** Replies are copied out of the scanner's buffer (callers keep them past the next request). */
+  private readonly replies = new FrameSlab();
   private pending: Pending | null = null;
   /** Requests waiting for the one in flight (or for the quiet time after a timeout). Their bytes are copies. */
-  private readonly queue: Request[] = [];
+  private readonly queue: Pending[] = [];
   /** In the quiet time after a timeout: nothing is sent. */
   private settling = false;
   private closedError: PortError | null = null;
@@ -95,37 +108,25 @@ export class ModbusClient {
    */
   transact(request: Uint8Array, timeoutMs = this.timeoutMs): Promise<ResponseFrame> {
     return new Promise<ResponseFrame>((resolve, reject) => {
-      if (this.pending === null && !this.settling && this.queue.length === 0) this.start({ bytes: request, timeoutMs, resolve, reject });
-      else this.queue.push({ bytes: request.slice(), timeoutMs, resolve, reject });
+      if (this.pending === null && !this.settling && this.queue.length === 0) this.start(new Pending(request, timeoutMs, resolve, reject));
+      else this.queue.push(new Pending(request.slice(), timeoutMs, resolve, reject));
     });
   }
 
-  private start(r: Request): void {
+  private start(p: Pending): void {
     if (this.closedError) {
-      r.reject(this.closedError);
+      p.reject(this.closedError);
       return;
     }
     this.scanner.reset();
-    const b = r.bytes;
-    const start = (b[2]! << 8) | b[3]!;
-    const count = (b[4]! << 8) | b[5]!;
-    const isWrite = b[1] === FunctionCode.WRITE_MULTIPLE;
-    const p: Pending = {
-      ...r,
-      address: b[0]!,
-      fn: b[1]!,
-      expectBytes: isWrite ? -1 : (2 * count) & 0xff,
-      expectStart: isWrite ? start : -1,
-      expectCount: isWrite ? count : -1,
-    };
     this.pending = p;
     this.stats.transactions++;
     if (this.port.exchange) {
       this.exchange(this.port.exchange, p);
       return;
     }
-    this.deadline.set(performance.now() + r.timeoutMs);
-    this.port.write(b).then(undefined, (err: unknown) => {
+    this.deadline.set(performance.now() + p.timeoutMs);
+    this.port.write(p.bytes).then(undefined, (err: unknown) => {
       // The port's close may already have rejected the reply (and emptied the queue).
       if (this.pending !== p) return;
       this.pending = null;
@@ -199,7 +200,7 @@ export class ModbusClient {
     }
     this.pending = null;
     this.deadline.clear();
-    const frame = decodeResponse(bytes.slice(start, end));
+    const frame = decodeResponse(this.replies.copy(bytes, start, end));
     if (frame.exception !== null) this.stats.exceptions++;
     this.completed = true;
     p.resolve(frame);
