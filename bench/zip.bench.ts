@@ -3,7 +3,7 @@
  * daemon process (main thread + pool thread; target < 64 MiB for a 1 GiB run).
  *
  *   npm run bench -- zip [--gib 1] [--files 16] [--kind csv|sparse] [--level 1] [--verify]
- *                        [--configs default,expose-gc,expose-gc+young4] [--dir /tmp] [--json FILE]
+ *                        [--configs default,expose-gc,expose-gc+young4,daemon] [--dir /tmp] [--json FILE]
  *
  * `csv` writes generated CSV text in the DataLogger shape (compresses ~3×, like real runs);
  * `sparse` makes sparse all-zero files (instant to create, compress ~1000×). The run is created
@@ -12,7 +12,8 @@
  * - `default`: the pool facade as configured today, node without flags;
  * - `expose-gc`: node `--expose-gc`, so the ZIP reader runs a minor GC every 8 MiB (zip-stream.ts);
  * - `expose-gc+young4`: additionally the pool thread's young generation capped at 4 MiB
- *   (piscina `resourceLimits.maxYoungGenerationSizeMb`, which the pool facade does not expose yet).
+ *   (piscina `resourceLimits.maxYoungGenerationSizeMb`, which the pool facade does not expose yet);
+ * - `daemon`: the flags the daemon runs with (src/cli/node-flags.ts).
  *
  * RSS is sampled every 10 ms; growth is measured from a warm baseline (pool thread started and
  * archiver loaded by a first, empty ZIP) and from a cold one (before the pool existed).
@@ -30,6 +31,7 @@ import { parseArgs } from 'node:util';
 import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { pino } from 'pino';
+import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { createWorkerPool, resolveTaskFile } from '../src/pool/worker-pool.js';
 import { listRunFiles } from '../src/storage/run-files.js';
 import { openZipStream, ZIP_TASK_FILE, type ZipTaskRunner } from '../src/storage/zip-stream.js';
@@ -177,6 +179,7 @@ const CONFIGS: Record<string, { execArgv: string[]; youngMb: number }> = {
   default: { execArgv: [], youngMb: 0 },
   'expose-gc': { execArgv: ['--expose-gc'], youngMb: 0 },
   'expose-gc+young4': { execArgv: ['--expose-gc'], youngMb: 4 },
+  daemon: { execArgv: [...DAEMON_NODE_FLAGS], youngMb: 0 },
 };
 
 function runChild(config: string, o: ChildOptions): Promise<Record<string, unknown>> {
