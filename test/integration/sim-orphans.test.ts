@@ -61,7 +61,7 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, tim
 /** The processes of one simulator: the `sim` node process and its socats (found by their --dir / link= paths). */
 function simChain(dir: string): { sims: ProcInfo[]; socats: ProcInfo[] } {
   const all = liveProcessesMentioning(dir);
-  return { sims: all.filter((p) => p.cmdline.startsWith(`${process.execPath} ${CLI_PATH} sim `)), socats: all.filter((p) => /\bsocat\b/.test(p.cmdline)) };
+  return { sims: all.filter((p) => p.cmdline.startsWith(`${process.execPath} `) && p.cmdline.includes(` ${CLI_PATH} sim `)), socats: all.filter((p) => /\bsocat\b/.test(p.cmdline)) };
 }
 
 function describe(ps: ProcInfo[]): string {
