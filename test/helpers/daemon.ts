@@ -91,6 +91,8 @@ export interface DaemonOptions {
   /** Extra environment variables. */
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /** Node flags before the script; default the daemon's own (src/cli/node-flags.ts). */
+  nodeArgs?: readonly string[];
 }
 
 export interface RequestOptions {
@@ -203,7 +205,7 @@ export async function startDaemon(scope: CleanupScope, options: DaemonOptions = 
     ...options.env,
   };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? DAEMON_NODE_FLAGS), CLI_PATH, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = waitExit(child);
   scope.defer(async () => {
     if (child.exitCode === null && child.signalCode === null) {

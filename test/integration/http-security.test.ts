@@ -431,6 +431,19 @@ describe('start-up rules', () => {
     await local.stop();
   });
 
+  test('started without the daemon\'s Node flags it still serves, and warns once naming the missing ones', async () => {
+    const flagsWarning = (r: Record<string, unknown>) => 'missing_node_flags' in r;
+    const bare = await startDaemon(scope, { apiKey: '', env: { HOST: '' }, nodeArgs: ['--expose-gc'] });
+    assert.equal((await bare.get('/health')).status, 200);
+    const warnings = bare.logRecords().filter(flagsWarning);
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.deepEqual(warnings[0]!.missing_node_flags, ['--single-threaded-gc']);
+    await bare.stop();
+    const flagged = await startDaemon(scope, { apiKey: '', env: { HOST: '' } });
+    assert.deepEqual(flagged.logRecords().filter(flagsWarning), []);
+    await flagged.stop();
+  });
+
   test('a non-loopback HOST without BOX_API_KEY refuses to start and says how to set a key', async () => {
     const dir = await makeTempDir(scope, 'beepbox-host-');
     const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
