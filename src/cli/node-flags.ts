@@ -12,7 +12,7 @@
  * V8 flags are process-wide and fixed once the isolate runs (setting `--single-threaded-gc` from
  * `v8.setFlagsFromString` aborts V8), so they go on the command line of every launcher: npm start,
  * bin/beepbox.js, docs/deploy/beepbox.service, the daemon's own simulator child, the benches and
- * the tests. test/unit/node-flags.test.ts checks that the text launchers say the same.
+ * the tests. test/unit/cli/node-flags.test.ts checks that the text launchers say the same.
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--expose-gc', '--single-threaded-gc'];
 
